@@ -34,7 +34,8 @@ async function loadFirstAvailable(): Promise<Loaded> {
       const tf = (await import('@tensorflow/tfjs-node-gpu' as string)) as Tf;
       return { tf, kind: 'tensorflow-gpu', packageName: '@tensorflow/tfjs-node-gpu', loadErrors };
     } catch (e) {
-      loadErrors.push(`@tensorflow/tfjs-node-gpu: ${firstLine(e)}`);
+      // not installed is the normal case on a machine without CUDA; a broken install is worth reporting
+      if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') loadErrors.push(`@tensorflow/tfjs-node-gpu: ${firstLine(e)}`);
     }
   }
   if (process.env.GANSTUDY_BACKEND !== 'cpu-js') {
