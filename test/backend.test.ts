@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import type { Tensor4D } from '@tensorflow/tfjs-node';
 import { assertTrainingBackend, backendInfo, tf } from '../src/backend/index.js';
 
 const exec = promisify(execFile);
@@ -19,7 +20,7 @@ describe('backend', () => {
     // d/dk sum(conv2d(x, k)) with a 1×1 kernel = sum of x over all positions, per (in, out) channel pair
     const x = tf.randomUniform([2, 5, 5, 3], 0, 1, 'float32', 7);
     const k = tf.randomNormal([1, 1, 3, 4], 0, 1, 'float32', 8);
-    const g = tf.grad((kk: typeof k) => tf.conv2d(x as tf.Tensor4D, kk as tf.Tensor4D, 1, 'valid').sum())(k);
+    const g = tf.grad((kk: typeof k) => tf.conv2d(x as Tensor4D, kk as Tensor4D, 1, 'valid').sum())(k);
     const perChannel = x.sum([0, 1, 2]).arraySync() as number[];
     const got = g.arraySync() as number[][][][];
     for (let c = 0; c < 3; c++) for (let o = 0; o < 4; o++) expect(got[0][0][c][o]).toBeCloseTo(perChannel[c], 3);
