@@ -1,0 +1,294 @@
+/**
+ * The independent Wasserstein critic (paper-spec §5.3, Danihelka et al. 2017): a fresh critic, never seen by the
+ * generator, trained with the WGAN-GP loss to tell held-out validation images from fresh samples of the frozen
+ * generator. Its estimate on a third set of images (the test split),
+ *
+ *     Ŵ = mean f(test images) − mean f(fresh samples)        (≥ 0 approx.; lower is better),
+ *
+ * approximates the Wasserstein-1 distance between the data and the generator distribution under the L2 pixel
+ * metric. The same estimate on the critic's own training (validation) images is reported beside it, so a critic
+ * that overfits its training images shows up as a gap between the two; its training curve is kept too.
+ *
+ * Pitfalls handled (paper-spec §8.3): no batch norm in the critic (the penalty is per example); ε drawn per
+ * example; the penalty is on the gradient norm over the whole flattened image.
+ */
+import { z } from 'zod';
+import type { LayersModel, Scalar, Tensor, Tensor4D, Variable } from '@tensorflow/tfjs-node';
+import { tf } from '../src/backend/index.js';
+import type { DatasetSplit } from '../src/data/types.js';
+import type { ArchitectureConfig } from '../src/models/types.js';
+import { createRng } from '../src/util/rng.js';
+
+export interface CriticCurvePoint {
+  step: number;
+  /** WGAN-GP critic loss on this step's batch: mean f(fake) − mean f(real) + λ·GP */
+  loss: number;
+  /** the minibatch estimate mean f(real) − mean f(fake) on this step's batch */
+  w: number;
+  /** the gradient-penalty term (before λ) */
+  gp: number;
+}
+
+export interface IndependentCriticOptions {
+  /** fresh samples of the frozen generator, NHWC in [-1, 1]; same seed → same images */
+  sample: (n: number, seed: number) => Tensor4D;
+  /** the images the critic trains on (the validation split) */
+  train: DatasetSplit;
+  /** the images Ŵ is reported on (the test split) */
+  evalSplit: DatasetSplit;
+  /** K, the number of critic updates */
+  steps: number;
+  batchSize?: number;
+  seed: number;
+  /** the dataset's discriminator architecture (paper-spec §3); used when `buildCritic` is not given */
+  arch?: ArchitectureConfig;
+  /** builds a critic with a single linear output and no batch norm; default `buildDiscriminator(arch, {batchNorm: false, outputs: 1})` */
+  buildCritic?: (shape: readonly [number, number, number]) => LayersModel | Promise<LayersModel>;
+  lr?: number;
+  beta1?: number;
+  beta2?: number;
+  gpLambda?: number;
+  /** real images (and as many fresh samples) used for the final estimates; default min(eval split size, 10,000) */
+  evalSamples?: number;
+  /** keep a curve point every this many steps (default: about 200 points over the run) */
+  curveEvery?: number;
+  onProgress?: (p: { step: number; steps: number; loss: number; w: number }) => void;
+}
+
+export interface IndependentCriticResult {
+  /** Ŵ on the evaluation (test) split: mean f(test) − mean f(samples); lower is better */
+  w: number;
+  /** Ŵ on the critic's own training (validation) images against the same fresh samples */
+  wTrain: number;
+  curve: CriticCurvePoint[];
+  steps: number;
+  evalSamples: number;
+  /** the settings the critic ran with, for logging beside the score */
+  settings: { batchSize: number; lr: number; beta1: number; beta2: number; gpLambda: number; seed: number };
+}
+
+const NumericOptionsSchema = z.object({
+  steps: z.number().int().positive(),
+  batchSize: z.number().int().positive(),
+  seed: z.number().int(),
+  lr: z.number().positive(),
+  beta1: z.number().min(0).max(1),
+  beta2: z.number().min(0).max(1),
+  gpLambda: z.number().min(0),
+  evalSamples: z.number().int().positive().optional(),
+  curveEvery: z.number().int().positive().optional(),
+});
+
+const EVAL_BATCH = 256;
+
+export async function independentCritic(opts: IndependentCriticOptions): Promise<IndependentCriticResult> {
+  const parsed = NumericOptionsSchema.safeParse({
+    steps: opts.steps,
+    batchSize: opts.batchSize ?? 64,
+    seed: opts.seed,
+    lr: opts.lr ?? 1e-4,
+    beta1: opts.beta1 ?? 0.5,
+    beta2: opts.beta2 ?? 0.9,
+    gpLambda: opts.gpLambda ?? 10,
+    evalSamples: opts.evalSamples,
+    curveEvery: opts.curveEvery,
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`independentCritic: option '${issue?.path.join('.')}' is invalid: ${issue?.message}`);
+  }
+  const o = parsed.data;
+  if (opts.train.size === 0) throw new Error(`independentCritic: the training split '${opts.train.name}' is empty`);
+  if (opts.evalSplit.size === 0) throw new Error(`independentCritic: the evaluation split '${opts.evalSplit.name}' is empty`);
+
+  registerComparisonGradients();
+  const rng = createRng(o.seed);
+  const probe = opts.train.batch([0]);
+  const shape = probe.x.shape.slice(1) as [number, number, number];
+  probe.x.dispose();
+  probe.y?.dispose();
+
+  const critic = await buildCriticModel(opts, shape);
+  reinitialize(critic, rng.seed());
+  assertSingleOutput(critic, shape);
+
+  const optimizer = tf.train.adam(o.lr, o.beta1, o.beta2);
+  const vars = critic.trainableWeights.map((w) => w.read() as Variable);
+  const curveEvery = o.curveEvery ?? Math.max(1, Math.floor(o.steps / 200));
+  const curve: CriticCurvePoint[] = [];
+  const realBatches = opts.train.batches(o.batchSize, rng.seed());
+  const fOf = (x: Tensor): Tensor => critic.apply(x, { training: true }) as Tensor;
+
+  try {
+    for (let step = 1; step <= o.steps; step++) {
+      const next = realBatches.next();
+      if (next.done) throw new Error(`independentCritic: the batch stream of split '${opts.train.name}' ended at step ${step}`);
+      const real = next.value.x;
+      next.value.y?.dispose();
+      const fake = opts.sample(real.shape[0], rng.seed());
+      assertImages(fake, shape, 'sample(n, seed)');
+      const eps = tf.randomUniform([real.shape[0], 1, 1, 1], 0, 1, 'float32', rng.seed());
+      let wBatch: Tensor | undefined;
+      let gpTerm: Tensor | undefined;
+      const { value, grads } = tf.variableGrads(() => {
+        const fReal = fOf(real).mean();
+        const fFake = fOf(fake).mean();
+        const xHat = real.add(eps.mul(fake.sub(real)));
+        // ∇_x̂ f(x̂) per example: the sum over the batch decouples the examples (no batch norm)
+        const gradX = tf.grad((x: Tensor) => fOf(x).sum())(xHat);
+        // ε inside the root keeps the penalty's own gradient finite where ∇f = 0
+        const norm = gradX.square().sum([1, 2, 3]).add(1e-12).sqrt();
+        const gp = norm.sub(1).square().mean();
+        wBatch = tf.keep(fReal.sub(fFake));
+        gpTerm = tf.keep(gp);
+        return fFake.sub(fReal).add(gp.mul(o.gpLambda)) as Scalar;
+      }, vars);
+      optimizer.applyGradients(grads);
+      const record = step % curveEvery === 0 || step === o.steps || step === 1;
+      if (record) {
+        const loss = value.dataSync()[0];
+        const w = wBatch!.dataSync()[0];
+        if (!Number.isFinite(loss)) throw new Error(`independentCritic: the critic loss became ${loss} at step ${step}`);
+        curve.push({ step, loss, w, gp: gpTerm!.dataSync()[0] });
+        opts.onProgress?.({ step, steps: o.steps, loss, w });
+      }
+      tf.dispose([real, fake, eps, value, wBatch!, gpTerm!, ...Object.values(grads)]);
+    }
+
+    // final estimates: one mean over fresh samples, shared by both so their difference is only the real images
+    const nEval = Math.min(o.evalSamples ?? 10_000, opts.evalSplit.size);
+    const nTrain = Math.min(nEval, opts.train.size);
+    const sampleSeed = rng.seed();
+    const meanFake = meanCriticOnSamples(critic, opts.sample, nEval, sampleSeed, shape);
+    const meanTest = meanCriticOnSplit(critic, opts.evalSplit, nEval, rng.seed());
+    const meanTrain = meanCriticOnSplit(critic, opts.train, nTrain, rng.seed());
+    return {
+      w: meanTest - meanFake,
+      wTrain: meanTrain - meanFake,
+      curve,
+      steps: o.steps,
+      evalSamples: nEval,
+      settings: { batchSize: o.batchSize, lr: o.lr, beta1: o.beta1, beta2: o.beta2, gpLambda: o.gpLambda, seed: o.seed },
+    };
+  } finally {
+    optimizer.dispose();
+    critic.dispose();
+  }
+}
+
+/**
+ * The gradient penalty differentiates a gradient (double backprop). TF.js's LeakyRelu gradient is built from a
+ * `Greater` mask, and TF.js registers no gradient for `Greater` (nor some other comparisons), so the second
+ * backward pass fails with "gradient function not found for Greater". A comparison is piecewise constant: its
+ * derivative is zero almost everywhere, which is what TF.js already registers for `GreaterEqual`. Registered once,
+ * process-wide, and only where TF.js has none.
+ */
+function registerComparisonGradients(): void {
+  for (const kernelName of ['Greater', 'Less', 'LessEqual', 'Equal', 'NotEqual']) {
+    if (tf.getGradient(kernelName) != null) continue;
+    tf.registerGradient({
+      kernelName,
+      inputsToSave: ['a', 'b'],
+      gradFunc: (_dy, saved) => {
+        const [a, b] = saved as Tensor[];
+        return { a: () => tf.zerosLike(a), b: () => tf.zerosLike(b) };
+      },
+    });
+  }
+}
+
+async function buildCriticModel(opts: IndependentCriticOptions, shape: [number, number, number]): Promise<LayersModel> {
+  if (opts.buildCritic) return opts.buildCritic(shape);
+  if (!opts.arch) {
+    throw new Error('independentCritic: pass `arch` (the dataset discriminator architecture) or `buildCritic`');
+  }
+  if (opts.arch.resolution !== shape[0] || opts.arch.channels !== shape[2]) {
+    throw new Error(
+      `independentCritic: arch is ${opts.arch.resolution}×${opts.arch.resolution}×${opts.arch.channels} but the images are ${shape.join('×')}`,
+    );
+  }
+  // loaded only when needed, so that the metrics module works (and is testable) with any critic builder
+  const { buildDiscriminator } = await import('../src/models/networks.js');
+  return buildDiscriminator(opts.arch, { batchNorm: false, outputs: 1 });
+}
+
+/**
+ * Glorot-uniform kernels and zero biases drawn from `seed`, so the same seed gives the same critic whatever
+ * the builder's own (unseeded) initializers do.
+ */
+function reinitialize(model: LayersModel, seed: number): void {
+  const rng = createRng(seed);
+  for (const w of model.trainableWeights) {
+    const shape = w.shape;
+    if (shape.length < 2) {
+      const v = tf.zeros(shape);
+      w.write(v);
+      v.dispose();
+      continue;
+    }
+    const receptive = shape.slice(0, -2).reduce((a, b) => a * b, 1);
+    const fanIn = receptive * shape[shape.length - 2];
+    const fanOut = receptive * shape[shape.length - 1];
+    const limit = Math.sqrt(6 / (fanIn + fanOut));
+    const v = tf.randomUniform(shape, -limit, limit, 'float32', rng.seed());
+    w.write(v);
+    v.dispose();
+  }
+}
+
+function assertSingleOutput(model: LayersModel, shape: [number, number, number]): void {
+  const out = tf.tidy(() => model.predict(tf.zeros([2, ...shape])) as Tensor);
+  const ok = out.rank === 2 && out.shape[0] === 2 && out.shape[1] === 1;
+  const got = out.shape;
+  out.dispose();
+  if (!ok) throw new Error(`independentCritic: the critic must output [N, 1] scores; it output ${JSON.stringify(got)}`);
+}
+
+function assertImages(x: Tensor, shape: [number, number, number], what: string): void {
+  if (x.rank !== 4 || x.shape[1] !== shape[0] || x.shape[2] !== shape[1] || x.shape[3] !== shape[2]) {
+    throw new Error(`independentCritic: ${what} returned shape ${JSON.stringify(x.shape)}; expected [n, ${shape.join(', ')}]`);
+  }
+}
+
+/** Mean critic value over n images, summed in float64 across batches. */
+function meanOver(critic: LayersModel, n: number, batchAt: (start: number, count: number) => Tensor4D): number {
+  let total = 0;
+  for (let start = 0; start < n; start += EVAL_BATCH) {
+    const count = Math.min(EVAL_BATCH, n - start);
+    const x = batchAt(start, count);
+    const f = tf.tidy(() => (critic.predict(x) as Tensor).reshape([-1]));
+    for (const v of f.dataSync()) total += v;
+    tf.dispose([x, f]);
+  }
+  return total / n;
+}
+
+function meanCriticOnSplit(critic: LayersModel, split: DatasetSplit, n: number, seed: number): number {
+  // a seeded subset without replacement when n < size, every image otherwise
+  const order = Array.from({ length: split.size }, (_, i) => i);
+  const rng = createRng(seed);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return meanOver(critic, n, (start, count) => {
+    const b = split.batch(order.slice(start, start + count), seed);
+    b.y?.dispose();
+    return b.x;
+  });
+}
+
+function meanCriticOnSamples(
+  critic: LayersModel,
+  sample: (n: number, seed: number) => Tensor4D,
+  n: number,
+  seed: number,
+  shape: [number, number, number],
+): number {
+  const rng = createRng(seed);
+  return meanOver(critic, n, (_start, count) => {
+    const x = sample(count, rng.seed());
+    assertImages(x, shape, 'sample(n, seed)');
+    return x;
+  });
+}
