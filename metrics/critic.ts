@@ -108,8 +108,10 @@ export async function independentCritic(opts: IndependentCriticOptions): Promise
   probe.x.dispose();
   probe.y?.dispose();
 
-  const critic = await buildCriticModel(opts, shape);
-  reinitialize(critic, rng.seed());
+  const initSeed = rng.seed();
+  const critic = await buildCriticModel(opts, shape, initSeed);
+  // the default builder seeds its own (DCGAN) initialisation; a custom builder's critic is re-drawn from the seed
+  if (opts.buildCritic) reinitialize(critic, initSeed);
   assertSingleOutput(critic, shape);
 
   const optimizer = tf.train.adam(o.lr, o.beta1, o.beta2);
@@ -143,7 +145,7 @@ export async function independentCritic(opts: IndependentCriticOptions): Promise
         gpTerm = tf.keep(gp);
         return fFake.sub(fReal).add(gp.mul(o.gpLambda)) as Scalar;
       }, vars);
-      optimizer.applyGradients(grads);
+      optimizer.applyGradients(grads as unknown as Record<string, Variable>);
       const record = step % curveEvery === 0 || step === o.steps || step === 1;
       if (record) {
         const loss = value.dataSync()[0];
@@ -197,7 +199,11 @@ function registerComparisonGradients(): void {
   }
 }
 
-async function buildCriticModel(opts: IndependentCriticOptions, shape: [number, number, number]): Promise<LayersModel> {
+async function buildCriticModel(
+  opts: IndependentCriticOptions,
+  shape: [number, number, number],
+  seed: number,
+): Promise<LayersModel> {
   if (opts.buildCritic) return opts.buildCritic(shape);
   if (!opts.arch) {
     throw new Error('independentCritic: pass `arch` (the dataset discriminator architecture) or `buildCritic`');
@@ -209,7 +215,8 @@ async function buildCriticModel(opts: IndependentCriticOptions, shape: [number, 
   }
   // loaded only when needed, so that the metrics module works (and is testable) with any critic builder
   const { buildDiscriminator } = await import('../src/models/networks.js');
-  return buildDiscriminator(opts.arch, { batchNorm: false, outputs: 1 });
+  // doubleBackprop: a leaky ReLU whose gradient is itself differentiable (the penalty needs it)
+  return buildDiscriminator(opts.arch, { batchNorm: false, outputs: 1, doubleBackprop: true, seed });
 }
 
 /**
@@ -219,7 +226,7 @@ async function buildCriticModel(opts: IndependentCriticOptions, shape: [number, 
 function reinitialize(model: LayersModel, seed: number): void {
   const rng = createRng(seed);
   for (const w of model.trainableWeights) {
-    const shape = w.shape;
+    const shape = w.shape as number[];
     if (shape.length < 2) {
       const v = tf.zeros(shape);
       w.write(v);
