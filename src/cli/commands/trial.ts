@@ -1,0 +1,160 @@
+/**
+ * `ganstudy trial <file> --index i`: run exactly trial i of a sweep: the unit the sweep scheduler runs in a
+ * child process and a Kubernetes Indexed Job runs per pod (index from JOB_COMPLETION_INDEX when --index is
+ * absent). Idempotent: a finished trial is skipped, an interrupted one resumes from its checkpoint.
+ *
+ * Exit codes: 0 finished (or already finished), 1 failed, 2 bad usage or sweep file, 3 diverged, 130 stopped.
+ */
+import { parseArgs } from 'node:util';
+import { SweepSpecError } from '../../sweep/define.js';
+import { expandRefine, expandSweep, type Trial } from '../../sweep/expand.js';
+import { loadSweepFile } from '../../sweep/load.js';
+import { TRIAL_EXIT } from '../../sweep/scheduler.js';
+
+const USAGE = `usage: ganstudy trial <sweeps/file.ts> [--index i] [options]
+
+Runs exactly one trial of the sweep and logs it to MLflow (MLFLOW_TRACKING_URI, default ./mlruns).
+
+options:
+  --index i           the trial (as \`ganstudy sweep <file> --dry-run\` numbers them); default: JOB_COMPLETION_INDEX
+  --phase P           grid (default) or refine (the sweep's second phase, computed from the tracker's scores)
+  --runs-dir DIR      checkpoint root (default ./runs, or GANSTUDY_RUNS_DIR)
+  --retry-diverged    train again a trial that diverged before
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  let values: { index?: string; phase?: string; 'runs-dir'?: string; 'retry-diverged'?: boolean; help?: boolean };
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        index: { type: 'string', short: 'i' },
+        phase: { type: 'string' },
+        'runs-dir': { type: 'string' },
+        'retry-diverged': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (e) {
+    process.stderr.write(`ganstudy trial: ${(e as Error).message}\n\n${USAGE}`);
+    return TRIAL_EXIT.usage;
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    process.stderr.write(`ganstudy trial: expected one sweep file, got ${positionals.length}\n\n${USAGE}`);
+    return TRIAL_EXIT.usage;
+  }
+  const rawIndex = values.index ?? process.env.JOB_COMPLETION_INDEX;
+  const index = Number(rawIndex);
+  if (rawIndex === undefined || rawIndex === '' || !Number.isInteger(index) || index < 0) {
+    process.stderr.write(
+      `ganstudy trial: --index: expected a whole number >= 0, got ${rawIndex === undefined ? 'nothing (and JOB_COMPLETION_INDEX is not set)' : `"${rawIndex}"`}\n`,
+    );
+    return TRIAL_EXIT.usage;
+  }
+  const phase = values.phase ?? 'grid';
+  if (phase !== 'grid' && phase !== 'refine') {
+    process.stderr.write(`ganstudy trial: --phase: expected grid or refine, got "${phase}"\n`);
+    return TRIAL_EXIT.usage;
+  }
+
+  // stop cleanly on the first signal (the trainer checkpoints); a parent and a terminal may both send one
+  const controller = new AbortController();
+  let firstSignalAt = 0;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    const now = Date.now();
+    if (firstSignalAt === 0) {
+      firstSignalAt = now;
+      process.stderr.write(`[trial ${index}] ${sig}: checkpointing and stopping\n`);
+      controller.abort();
+    } else if (now - firstSignalAt > 2_000) {
+      process.exit(TRIAL_EXIT.interrupted);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  // a sweep parent that was killed outright cannot forward a signal: notice and stop
+  const parentPid = Number(process.env.GANSTUDY_PARENT_PID ?? '');
+  const watch = parentPid > 0 ? setInterval(() => process.ppid !== parentPid && controller.abort(), 2_000) : undefined;
+  watch?.unref();
+
+  try {
+    const { spec, label } = await loadSweepFile(positionals[0]);
+    const phase1 = expandSweep(spec, { label });
+    // heavy modules (TensorFlow, the tracker) load only once the arguments and the sweep file are known to be good
+    const { createTracker } = await import('../../tracking/index.js');
+    const { runTrial } = await import('../../sweep/run-trial.js');
+    const { createProgressLine } = await import('../progress.js');
+    const tracker = createTracker();
+    try {
+      const experimentId = await tracker.getOrCreateExperiment(spec.name);
+      let trials: Trial[] = phase1;
+      if (phase === 'refine') {
+        if (!spec.refine) {
+          process.stderr.write(`${label}: --phase refine: this sweep has no \`refine\` section\n`);
+          return TRIAL_EXIT.usage;
+        }
+        trials = expandRefine(spec, phase1, await tracker.searchRuns([experimentId]));
+      }
+      const trial = trials[index];
+      if (!trial) {
+        process.stderr.write(
+          `${label}: --index ${index}: out of range; the ${phase} phase has ${trials.length} trial(s)` +
+            `${trials.length > 0 ? ` (0..${trials.length - 1})` : ''}; list them with \`ganstudy sweep ${label} --dry-run\`\n`,
+        );
+        return TRIAL_EXIT.usage;
+      }
+      const expected = process.env.GANSTUDY_EXPECT_TRIAL_ID;
+      if (expected && expected !== trial.trialId) {
+        process.stderr.write(`${label}: trial ${index} is now ${trial.trialId}, the sweep started it as ${expected}: was the sweep file edited mid-sweep?\n`);
+        return TRIAL_EXIT.failed;
+      }
+      const threads = Number(process.env.TF_NUM_INTRAOP_THREADS ?? '') || undefined;
+      process.stderr.write(`[trial ${index}] ${trial.runName} (${trial.trialId}) → ${tracker.uri}, experiment ${spec.name}\n`);
+      const outcome = await runTrial(trial, {
+        tracker,
+        experimentId,
+        runsDir: values['runs-dir'] ?? process.env.GANSTUDY_RUNS_DIR ?? 'runs',
+        signal: controller.signal,
+        threads,
+        retryDiverged: values['retry-diverged'] ?? false,
+        onEvent: createProgressLine(process.stderr),
+        log: (line) => process.stderr.write(`${line}\n`),
+      });
+      const summary: Record<string, unknown> = { index, trialId: trial.trialId, runId: outcome.runId, status: outcome.status };
+      if (outcome.previous) summary.previous = outcome.previous;
+      if (outcome.scores) summary.scores = outcome.scores;
+      if (outcome.timing) summary.timing = outcome.timing;
+      process.stdout.write(`${JSON.stringify(summary)}\n`);
+      switch (outcome.status) {
+        case 'finished':
+          return TRIAL_EXIT.ok;
+        case 'skipped':
+          return outcome.previous === 'DIVERGED' ? TRIAL_EXIT.diverged : TRIAL_EXIT.ok;
+        case 'diverged':
+          return TRIAL_EXIT.diverged;
+        case 'interrupted':
+          return TRIAL_EXIT.interrupted;
+        default:
+          return TRIAL_EXIT.failed;
+      }
+    } finally {
+      await tracker.close();
+    }
+  } catch (e) {
+    if (e instanceof SweepSpecError) {
+      process.stderr.write(`${e.message}\n`);
+      return TRIAL_EXIT.usage;
+    }
+    throw e;
+  } finally {
+    if (watch) clearInterval(watch);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

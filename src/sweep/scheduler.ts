@@ -1,0 +1,299 @@
+/**
+ * Runs a sweep on this machine: every trial in its own child process (`ganstudy trial <file> --index i`), at
+ * most `parallel` at once, the machine's cores split between them. Each child loads TensorFlow with
+ * TF_NUM_INTRAOP_THREADS = floor(cores / parallel) (libtensorflow reads it when its thread pools start; see
+ * src/backend/index.ts), so two trials on two cores do not fight over one pool.
+ *
+ * Why child processes: native TensorFlow's thread pools are per process, a crashing trial (OOM, native abort)
+ * takes only itself down, and the unit run here is exactly the unit a Kubernetes Indexed Job runs elsewhere.
+ *
+ * Stopping: SIGINT/SIGTERM (or the `signal` option) stops starting trials, forwards the signal to running
+ * children, which checkpoint, mark their run KILLED and exit; then the sweep exits non-zero. Running the sweep
+ * again resumes them.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import pLimit from 'p-limit';
+import { createTracker } from '../tracking/index.js';
+import { TAGS, type Run, type Tracker } from '../tracking/types.js';
+import { expandRefine, expandSweep, type Trial, type TrialPhase } from './expand.js';
+import { loadSweepFile } from './load.js';
+
+/** exit codes of `ganstudy trial` */
+export const TRIAL_EXIT = { ok: 0, failed: 1, usage: 2, diverged: 3, interrupted: 130 } as const;
+
+export interface RunSweepOptions {
+  /** trials at once (default 1) */
+  parallel?: number;
+  /** list the trials and their status in the tracker; run nothing */
+  dryRun?: boolean;
+  /** checkpoint root (default ./runs) */
+  runsDir?: string;
+  /** default: MLFLOW_TRACKING_URI, else ./mlruns */
+  trackingUri?: string;
+  retryDiverged?: boolean;
+  /** cores to split between trials (default: os.availableParallelism()) */
+  cores?: number;
+  out?: NodeJS.WritableStream;
+  err?: NodeJS.WritableStream;
+  /** stop the sweep (the CLI wires SIGINT/SIGTERM here) */
+  signal?: AbortSignal;
+}
+
+export type TrialRunStatus = 'finished' | 'skipped' | 'failed' | 'diverged' | 'interrupted';
+
+export interface SweepResult {
+  exitCode: number;
+  trials: { phase: TrialPhase; index: number; trialId: string; runName: string; status: TrialRunStatus; seconds?: number }[];
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const CLI_MAIN = path.resolve(here, '../cli/main.ts');
+
+/** node + tsx's loader, so a child runs TypeScript exactly as `tsx` does but without an extra wrapper process */
+function childCommand(): { cmd: string; prefixArgs: string[] } {
+  const tsxLoader = createRequire(import.meta.url).resolve('tsx');
+  return { cmd: process.execPath, prefixArgs: ['--import', new URL(`file://${tsxLoader}`).href, CLI_MAIN] };
+}
+
+export function threadsPerTrial(cores: number, parallel: number): number {
+  return Math.max(1, Math.floor(cores / Math.max(1, parallel)));
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms / 1000} s`)), ms);
+      }),
+    ]);
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+}
+
+/** trialId → the status that decides what happens to it (FINISHED wins over any retry) */
+function statusByTrial(runs: Run[]): Map<string, { status: string; diverged: boolean }> {
+  const out = new Map<string, { status: string; diverged: boolean }>();
+  for (const r of runs) {
+    const id = r.tags[TAGS.trialId];
+    if (!id) continue;
+    const prev = out.get(id);
+    if (prev?.status === 'FINISHED') continue;
+    out.set(id, { status: r.info.status, diverged: r.tags[TAGS.divergedAtStep] !== undefined });
+  }
+  return out;
+}
+
+export async function runSweep(file: string, opts: RunSweepOptions = {}): Promise<SweepResult> {
+  const out = opts.out ?? process.stdout;
+  const err = opts.err ?? process.stderr;
+  const say = (line: string): void => void out.write(`${line}\n`);
+  const runsDir = path.resolve(opts.runsDir ?? process.env.GANSTUDY_RUNS_DIR ?? 'runs');
+  const { spec, label, file: absFile } = await loadSweepFile(file);
+  const parallel = Math.max(1, opts.parallel ?? spec.parallel ?? 1);
+  const phase1 = expandSweep(spec, { label });
+  const tracker = createTracker(opts.trackingUri);
+  const result: SweepResult = { exitCode: 0, trials: [] };
+  try {
+    if (opts.dryRun) {
+      await dryRun(spec.name, phase1, tracker, say, spec.refine ? () => expandRefineFrom(spec, phase1, tracker) : undefined);
+      return result;
+    }
+    // created here, once, so parallel children never race to create the experiment
+    const experimentId = await tracker.getOrCreateExperiment(spec.name);
+    const cores = opts.cores ?? os.availableParallelism();
+    const threads = threadsPerTrial(cores, parallel);
+    say(
+      `sweep ${spec.name} (${label}): ${phase1.length} trials, ${parallel} at once, ${threads} thread(s) each; ` +
+        `tracking ${tracker.uri} (experiment ${experimentId}); checkpoints under ${path.relative(process.cwd(), runsDir) || '.'}/${spec.name}/`,
+    );
+    const ctx: PhaseContext = { absFile, runsDir, threads, parallel, trackingUri: tracker.uri, retryDiverged: opts.retryDiverged ?? false, out, err, signal: opts.signal };
+    let runs = await tracker.searchRuns([experimentId]);
+    const r1 = await runPhase('grid', phase1, statusByTrial(runs), ctx);
+    result.trials.push(...r1);
+    if (spec.refine && !opts.signal?.aborted) {
+      runs = await tracker.searchRuns([experimentId]);
+      const phase2 = expandRefine(spec, phase1, runs);
+      say(
+        `refine: top ${spec.refine.topK} setting(s) per model and dataset by eval/${spec.refine.metric}, ` +
+          `${spec.refine.seeds.length} new seed(s) each → ${phase2.length} trials`,
+      );
+      result.trials.push(...(await runPhase('refine', phase2, statusByTrial(runs), ctx)));
+    }
+    const count = (s: TrialRunStatus) => result.trials.filter((t) => t.status === s).length;
+    const failed = count('failed') + count('diverged');
+    const interrupted = count('interrupted') > 0 || (opts.signal?.aborted ?? false);
+    say(
+      `sweep ${spec.name}: ${count('finished')} finished, ${count('skipped')} already finished, ` +
+        `${count('failed')} failed, ${count('diverged')} diverged${interrupted ? ', interrupted (run the same command again to resume)' : ''}`,
+    );
+    result.exitCode = interrupted ? TRIAL_EXIT.interrupted : failed > 0 ? 1 : 0;
+    return result;
+  } finally {
+    await tracker.close();
+  }
+}
+
+async function expandRefineFrom(spec: Parameters<typeof expandRefine>[0], phase1: Trial[], tracker: Tracker): Promise<Trial[]> {
+  const experimentId = await tracker.getExperimentByName(spec.name);
+  if (experimentId === undefined) return [];
+  return expandRefine(spec, phase1, await tracker.searchRuns([experimentId]));
+}
+
+async function dryRun(
+  name: string,
+  trials: Trial[],
+  tracker: Tracker,
+  say: (line: string) => void,
+  refine?: () => Promise<Trial[]>,
+): Promise<void> {
+  let statuses: Map<string, { status: string; diverged: boolean }> | null = null;
+  let note = '';
+  try {
+    const experimentId = await withTimeout(tracker.getExperimentByName(name), 10_000, tracker.uri);
+    statuses = experimentId === undefined ? new Map() : statusByTrial(await withTimeout(tracker.searchRuns([experimentId]), 10_000, tracker.uri));
+  } catch (e) {
+    note = ` (tracking store not reachable: ${e instanceof Error ? e.message : String(e)})`;
+  }
+  const show = (t: Trial): string => {
+    const s = statuses?.get(t.trialId);
+    const status = statuses === null ? '?' : s ? (s.diverged ? 'DIVERGED' : s.status) : 'NEW';
+    return `${String(t.index).padStart(4)}  ${t.trialId}  ${status.padEnd(9)}  ${t.runName}`;
+  };
+  say(`sweep ${name}: ${trials.length} trials; tracking ${tracker.uri}${note}`);
+  say(`${'index'.padStart(4)}  ${'trial_id'.padEnd(16)}  ${'status'.padEnd(9)}  run name`);
+  for (const t of trials) say(show(t));
+  if (refine) {
+    let phase2: Trial[] = [];
+    if (statuses !== null) {
+      try {
+        phase2 = await withTimeout(refine(), 10_000, tracker.uri);
+      } catch {
+        phase2 = [];
+      }
+    }
+    if (phase2.length === 0) say('refine: computed from the phase-1 scores once they are in the tracker (ganstudy trial --phase refine)');
+    else {
+      say(`refine (${phase2.length} trials, ganstudy trial <file> --phase refine --index i):`);
+      for (const t of phase2) say(show(t));
+    }
+  }
+}
+
+interface PhaseContext {
+  absFile: string;
+  runsDir: string;
+  threads: number;
+  parallel: number;
+  trackingUri: string;
+  retryDiverged: boolean;
+  out: NodeJS.WritableStream;
+  err: NodeJS.WritableStream;
+  signal?: AbortSignal;
+}
+
+async function runPhase(
+  phase: TrialPhase,
+  trials: Trial[],
+  known: Map<string, { status: string; diverged: boolean }>,
+  ctx: PhaseContext,
+): Promise<SweepResult['trials']> {
+  const results: SweepResult['trials'] = [];
+  const record = (t: Trial, status: TrialRunStatus, seconds?: number) =>
+    results.push({ phase, index: t.index, trialId: t.trialId, runName: t.runName, status, seconds });
+  const todo: Trial[] = [];
+  for (const t of trials) {
+    const k = known.get(t.trialId);
+    if (k?.status === 'FINISHED') record(t, 'skipped');
+    else if (k?.diverged && !ctx.retryDiverged) record(t, 'diverged');
+    else todo.push(t);
+  }
+  const total = trials.length;
+  let running = 0;
+  const progress = (what: string): void => {
+    const done = results.length;
+    const failed = results.filter((r) => r.status === 'failed' || r.status === 'diverged').length;
+    ctx.out.write(`[${done}/${total} done, ${failed} failed${running > 0 ? `, ${running} running` : ''}] ${what}\n`);
+  };
+  if (results.length > 0) progress(`${results.length} trial(s) already in the tracker (finished or diverged) skipped`);
+  const children = new Set<ChildProcess>();
+  const limit = pLimit(ctx.parallel);
+  // queued trials see the aborted signal and return at once; running ones get the signal and checkpoint
+  const onAbort = (): void => {
+    for (const c of children) c.kill('SIGINT');
+  };
+  ctx.signal?.addEventListener('abort', onAbort, { once: true });
+  const { cmd, prefixArgs } = childCommand();
+  try {
+    await Promise.all(
+      todo.map((t) =>
+        limit(async () => {
+          if (ctx.signal?.aborted) return;
+          running++;
+          const tag = `[${phase === 'refine' ? 'r' : '#'}${t.index} ${t.model}/${t.dataset}]`;
+          progress(`${tag} start ${t.runName} (${t.trialId})`);
+          const started = performance.now();
+          const args = [...prefixArgs, 'trial', ctx.absFile, '--index', String(t.index), '--phase', phase, '--runs-dir', ctx.runsDir];
+          if (ctx.retryDiverged) args.push('--retry-diverged');
+          const child = spawn(cmd, args, {
+            stdio: ['ignore', 'pipe', 'pipe'],
+            env: {
+              ...process.env,
+              MLFLOW_TRACKING_URI: ctx.trackingUri,
+              TF_NUM_INTRAOP_THREADS: String(ctx.threads),
+              TF_NUM_INTEROP_THREADS: '1',
+              GANSTUDY_PARENT_PID: String(process.pid),
+              GANSTUDY_EXPECT_TRIAL_ID: t.trialId,
+            },
+          });
+          children.add(child);
+          prefixLines(child.stdout, `${tag} `, ctx.out);
+          prefixLines(child.stderr, `${tag} `, ctx.err);
+          const code = await new Promise<number>((resolve) => {
+            child.on('error', (e) => {
+              ctx.err.write(`${tag} could not start: ${e.message}\n`);
+              resolve(TRIAL_EXIT.failed);
+            });
+            child.on('exit', (c, sig) => resolve(c ?? (sig === 'SIGINT' || sig === 'SIGTERM' ? TRIAL_EXIT.interrupted : TRIAL_EXIT.failed)));
+          });
+          children.delete(child);
+          running--;
+          const seconds = (performance.now() - started) / 1000;
+          const status: TrialRunStatus =
+            code === TRIAL_EXIT.ok ? 'finished'
+            : code === TRIAL_EXIT.diverged ? 'diverged'
+            : code === TRIAL_EXIT.interrupted ? 'interrupted'
+            : 'failed';
+          record(t, status, seconds);
+          progress(`${tag} ${status} after ${seconds.toFixed(0)} s (exit ${code})`);
+        }),
+      ),
+    );
+  } finally {
+    ctx.signal?.removeEventListener('abort', onAbort);
+  }
+  return results;
+}
+
+/** Copies a child's output line by line with a prefix; progress lines ending in \r become lines too. */
+function prefixLines(stream: NodeJS.ReadableStream | null, prefix: string, to: NodeJS.WritableStream): void {
+  if (!stream) return;
+  let buf = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    buf += chunk;
+    const parts = buf.split(/\r\n|\n|\r/);
+    buf = parts.pop() ?? '';
+    for (const line of parts) if (line.trim() !== '') to.write(`${prefix}${line}\n`);
+  });
+  stream.on('end', () => {
+    if (buf.trim() !== '') to.write(`${prefix}${buf}\n`);
+  });
+}
