@@ -1,0 +1,14 @@
+/** Number formatting for the tables: six significant digits, read back exactly by Number(). */
+export function formatNumber(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  return String(Number(x.toPrecision(6)));
+}
+
+export function formatMeanStd(mean: number, std: number): string {
+  return `${formatNumber(mean)} ± ${formatNumber(std)}`;
+}
+
+/** Markdown table cells must not contain pipes or newlines. */
+export function cell(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
