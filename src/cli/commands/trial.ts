@@ -80,7 +80,15 @@ export async function run(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   // a sweep parent that was killed outright cannot forward a signal: notice and stop
   const parentPid = Number(process.env.GANSTUDY_PARENT_PID ?? '');
-  const watch = parentPid > 0 ? setInterval(() => process.ppid !== parentPid && controller.abort(), 2_000) : undefined;
+  const parentAlive = (): boolean => {
+    try {
+      process.kill(parentPid, 0); // signal 0: existence check only
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const watch = parentPid > 0 ? setInterval(() => !parentAlive() && controller.abort(), 2_000) : undefined;
   watch?.unref();
 
   try {
