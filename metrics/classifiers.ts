@@ -1,6 +1,7 @@
 /**
  * Classifiers for the Inception-style score and FID/KID: ImageNet networks the user supplies (MobileNet, any TF.js
- * graph model such as a converted Inception-v3) and per-dataset classifiers ganstudy trains and caches itself.
+ * graph model such as a converted Inception-v3) and per-dataset classifiers ganstudy trains and caches itself;
+ * plus running them over many images and the Inception score from images.
  */
 export type { Classifier } from './classifiers/types.js';
 export {
@@ -9,3 +10,18 @@ export {
   type MobileNetOptions,
   type GraphModelClassifierOptions,
 } from './classifiers/imagenet.js';
+export {
+  getDatasetClassifier,
+  datasetClassifierKey,
+  type DatasetClassifier,
+  type DatasetClassifierMeta,
+  type DatasetClassifierOptions,
+} from './classifiers/dataset-classifier.js';
+export {
+  classifyInBatches,
+  inceptionScore,
+  type ClassifierOutputs,
+  type ImageInceptionScore,
+  type ImageSource,
+  type InceptionScoreOptions,
+} from './classifiers/apply.js';
