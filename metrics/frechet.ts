@@ -1,0 +1,443 @@
+/**
+ * Fréchet distance (FID, Heusel et al. 2017) and kernel distance (KID, Bińkowski et al. 2018) between two sets of
+ * classifier features, every reduction in float64 (TF.js has no float64, so this is plain JavaScript on typed arrays).
+ *
+ * FID = ||μ1 − μ2||² + tr Σ1 + tr Σ2 − 2 tr (Σ1 Σ2)^½, with unbiased covariances (N − 1, as numpy.cov in
+ * pytorch-fid / TTUR). The trace of the matrix square root never forms the square root itself:
+ *
+ *   Σ1 = P^T L L^T P           (Cholesky with complete pivoting, stopped at the numerical rank: Σ1 may be singular,
+ *                               e.g. dead ReLU features or N ≤ D)
+ *   eig(Σ1 Σ2) = eig(L^T (P Σ2 P^T) L) ∪ {0}   (AB and BA share their non-zero eigenvalues; the right side is
+ *                               symmetric positive semi-definite)
+ *   tr (Σ1 Σ2)^½ = Σ_i sqrt(max(λ_i, 0))
+ *
+ * The eigenvalues come from Householder tridiagonalisation and implicit QL (values only, O(n³) + O(n²)), so the
+ * whole computation is one pivoted Cholesky and a few triangular products — no Schur form, no complex arithmetic
+ * (scipy.linalg.sqrtm's route), and the result is real by construction. Tiny negative eigenvalues from rounding
+ * are clamped to 0.
+ *
+ * KID: unbiased MMD² with the polynomial kernel k(x, y) = (γ x·y + coef0)^degree, γ = 1/D, averaged over random
+ * subsets drawn without replacement (Bińkowski et al.'s `polynomial_mmd_averages`: 100 subsets of 1,000).
+ */
+import { z } from 'zod';
+import { createRng, type Rng } from '../src/util/rng.js';
+import { toMatrix64, type Matrix64 } from './inputs.js';
+
+// ---------------------------------------------------------------------------------------------------------------
+// dense float64 kernels (row-major flat arrays)
+
+/**
+ * C[i][j] += Σ_k A[i][k] · B[j][k] for rows of A (ra rows) and B (rb rows), all of length `len`, written into C
+ * (ra × rb, row-major, stride rb). With `upper`, A and B are the same and only j ≥ i (by 4-blocks) is computed.
+ * 4×4 register blocking and chunks of the shared dimension keep the operands in cache. Rows beyond ra/rb up to a
+ * multiple of 4 must exist in A and B (zero padding) and in C.
+ */
+function gramBlocked(A: Float64Array, ra: number, B: Float64Array, rb: number, len: number, C: Float64Array, cStride: number, upper: boolean): void {
+  const KC = 1024;
+  for (let k0 = 0; k0 < len; k0 += KC) {
+    const k1 = Math.min(len, k0 + KC);
+    for (let i = 0; i < ra; i += 4) {
+      const a0 = i * len;
+      const a1 = a0 + len;
+      const a2 = a1 + len;
+      const a3 = a2 + len;
+      for (let j = upper ? i : 0; j < rb; j += 4) {
+        const b0 = j * len;
+        const b1 = b0 + len;
+        const b2 = b1 + len;
+        const b3 = b2 + len;
+        let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+        let s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
+        for (let k = k0; k < k1; k++) {
+          const x0 = A[a0 + k]!, x1 = A[a1 + k]!, x2 = A[a2 + k]!, x3 = A[a3 + k]!;
+          const y0 = B[b0 + k]!, y1 = B[b1 + k]!, y2 = B[b2 + k]!, y3 = B[b3 + k]!;
+          s00 += x0 * y0; s01 += x0 * y1; s02 += x0 * y2; s03 += x0 * y3;
+          s10 += x1 * y0; s11 += x1 * y1; s12 += x1 * y2; s13 += x1 * y3;
+          s20 += x2 * y0; s21 += x2 * y1; s22 += x2 * y2; s23 += x2 * y3;
+          s30 += x3 * y0; s31 += x3 * y1; s32 += x3 * y2; s33 += x3 * y3;
+        }
+        let c = i * cStride + j;
+        C[c] += s00; C[c + 1] += s01; C[c + 2] += s02; C[c + 3] += s03;
+        c += cStride;
+        C[c] += s10; C[c + 1] += s11; C[c + 2] += s12; C[c + 3] += s13;
+        c += cStride;
+        C[c] += s20; C[c + 1] += s21; C[c + 2] += s22; C[c + 3] += s23;
+        c += cStride;
+        C[c] += s30; C[c + 1] += s31; C[c + 2] += s32; C[c + 3] += s33;
+      }
+    }
+  }
+}
+
+const roundUp4 = (n: number): number => (n + 3) & ~3;
+
+/** Rows × cols matrix `m` copied into a zero-padded buffer with rows rounded up to a multiple of 4. */
+function padRows(data: Float64Array, rows: number, cols: number): Float64Array {
+  const out = new Float64Array(roundUp4(rows) * cols);
+  out.set(data.subarray(0, rows * cols));
+  return out;
+}
+
+/** A · B^T for row-major A (n × d) and B (m × d) → n × m. */
+export function gramMatrix(A: Float64Array, n: number, B: Float64Array, m: number, d: number): Float64Array {
+  const np = roundUp4(n);
+  const mp = roundUp4(m);
+  const C = new Float64Array(np * mp);
+  gramBlocked(padRows(A, n, d), np, padRows(B, m, d), mp, d, C, mp, false);
+  const out = new Float64Array(n * m);
+  for (let i = 0; i < n; i++) out.set(C.subarray(i * mp, i * mp + m), i * m);
+  return out;
+}
+
+export interface FeatureMoments {
+  /** D means */
+  mean: Float64Array;
+  /** D × D unbiased covariance, row-major */
+  cov: Float64Array;
+  dim: number;
+  count: number;
+}
+
+/** Mean and unbiased (N − 1) covariance of the rows of an N × D matrix, in float64. */
+export function featureMoments(features: unknown, name = 'features'): FeatureMoments {
+  const m = toMatrix64(features, name);
+  return momentsOf(m, name);
+}
+
+function momentsOf(m: Matrix64, name: string): FeatureMoments {
+  const { data, rows: n, cols: d } = m;
+  if (n < 2) throw new RangeError(`${name}: need at least 2 rows to estimate a covariance; got shape [${n}, ${d}]`);
+  const mean = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += data[i * d + j]!;
+  for (let j = 0; j < d; j++) mean[j] = mean[j]! / n;
+  // centred and transposed (D × N, rows padded to a multiple of 4): covariance entries are dot products of rows
+  const dp = roundUp4(d);
+  const xt = new Float64Array(dp * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) xt[j * n + i] = data[i * d + j]! - mean[j]!;
+  const c = new Float64Array(dp * dp);
+  gramBlocked(xt, dp, xt, dp, n, c, dp, true);
+  const cov = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) {
+    for (let j = i; j < d; j++) {
+      // the upper triangle was computed in 4×4 blocks; (i, j) with j ≥ i lies in a computed block
+      const v = c[i * dp + j]! / (n - 1);
+      cov[i * d + j] = v;
+      cov[j * d + i] = v;
+    }
+  }
+  return { mean, cov, dim: d, count: n };
+}
+
+/**
+ * Cholesky with complete pivoting of a symmetric positive semi-definite n × n matrix: A = P^T L L^T P,
+ * stopping at the numerical rank (LAPACK dpstrf's default tolerance n·ε·max diag). Returns L (n × n row-major,
+ * columns ≥ rank zero), the permutation (row i of L belongs to original index perm[i]) and the rank.
+ */
+export function pivotedCholesky(A: Float64Array, n: number): { L: Float64Array; perm: Int32Array; rank: number } {
+  const W = Float64Array.from(A.subarray(0, n * n));
+  const L = new Float64Array(n * n);
+  const perm = new Int32Array(n);
+  const dg = new Float64Array(n);
+  let maxDiag = 0;
+  for (let i = 0; i < n; i++) {
+    perm[i] = i;
+    dg[i] = W[i * n + i]!;
+    maxDiag = Math.max(maxDiag, dg[i]!);
+  }
+  const tol = n * Number.EPSILON * maxDiag;
+  let rank = n;
+  for (let j = 0; j < n; j++) {
+    let p = j;
+    for (let i = j + 1; i < n; i++) if (dg[i]! > dg[p]!) p = i;
+    if (!(dg[p]! > tol)) {
+      rank = j;
+      break;
+    }
+    if (p !== j) {
+      [perm[j], perm[p]] = [perm[p]!, perm[j]!];
+      [dg[j], dg[p]] = [dg[p]!, dg[j]!];
+      for (let k = 0; k < j; k++) [L[j * n + k], L[p * n + k]] = [L[p * n + k]!, L[j * n + k]!];
+      for (let k = 0; k < n; k++) [W[j * n + k], W[p * n + k]] = [W[p * n + k]!, W[j * n + k]!];
+      for (let k = 0; k < n; k++) [W[k * n + j], W[k * n + p]] = [W[k * n + p]!, W[k * n + j]!];
+    }
+    const ljj = Math.sqrt(dg[j]!);
+    L[j * n + j] = ljj;
+    const rj = j * n;
+    for (let i = j + 1; i < n; i++) {
+      const ri = i * n;
+      let s = W[ri + j]!;
+      for (let k = 0; k < j; k++) s -= L[ri + k]! * L[rj + k]!;
+      const lij = s / ljj;
+      L[ri + j] = lij;
+      dg[i] = dg[i]! - lij * lij;
+    }
+  }
+  return { L, perm, rank };
+}
+
+/**
+ * Eigenvalues of a symmetric n × n matrix (row-major; the input is not modified): Householder reduction to
+ * tridiagonal form (full-matrix updates so every inner loop runs along a row), then the implicit QL algorithm with
+ * Wilkinson-type shifts (Numerical Recipes tred2/tqli, values only).
+ */
+export function symmetricEigenvalues(S: Float64Array, n: number): Float64Array {
+  const a = Float64Array.from(S.subarray(0, n * n));
+  const d = new Float64Array(n);
+  const e = new Float64Array(n);
+  for (let i = n - 1; i > 0; i--) {
+    const l = i - 1;
+    const ri = i * n;
+    let h = 0;
+    if (l > 0) {
+      let scale = 0;
+      for (let k = 0; k <= l; k++) scale += Math.abs(a[ri + k]!);
+      if (scale === 0) {
+        e[i] = a[ri + l]!;
+      } else {
+        for (let k = 0; k <= l; k++) {
+          a[ri + k] = a[ri + k]! / scale;
+          h += a[ri + k]! * a[ri + k]!;
+        }
+        const f0 = a[ri + l]!;
+        const g0 = f0 >= 0 ? -Math.sqrt(h) : Math.sqrt(h);
+        e[i] = scale * g0;
+        h -= f0 * g0;
+        a[ri + l] = f0 - g0;
+        // p = A u / h (into e[0..l]), K = u·p / 2h, q = p − K u; A ← A − u q^T − q u^T on the leading block
+        let f = 0;
+        for (let j = 0; j <= l; j++) {
+          const rj = j * n;
+          let g = 0;
+          for (let k = 0; k <= l; k++) g += a[rj + k]! * a[ri + k]!;
+          e[j] = g / h;
+          f += e[j]! * a[ri + j]!;
+        }
+        const hh = f / (h + h);
+        for (let j = 0; j <= l; j++) e[j] = e[j]! - hh * a[ri + j]!;
+        for (let j = 0; j <= l; j++) {
+          const rj = j * n;
+          const fj = a[ri + j]!;
+          const gj = e[j]!;
+          for (let k = 0; k <= l; k++) a[rj + k] = a[rj + k]! - (fj * e[k]! + gj * a[ri + k]!);
+        }
+      }
+    } else {
+      e[i] = a[ri + l]!;
+    }
+  }
+  for (let i = 0; i < n; i++) d[i] = a[i * n + i]!;
+  // implicit QL on the tridiagonal (d, e)
+  for (let i = 1; i < n; i++) e[i - 1] = e[i]!;
+  if (n > 0) e[n - 1] = 0;
+  for (let l = 0; l < n; l++) {
+    let iter = 0;
+    let m: number;
+    do {
+      for (m = l; m < n - 1; m++) {
+        const dd = Math.abs(d[m]!) + Math.abs(d[m + 1]!);
+        if (Math.abs(e[m]!) <= Number.EPSILON * dd) break;
+      }
+      if (m !== l) {
+        if (iter++ === 100) throw new Error(`symmetricEigenvalues: QL did not converge for eigenvalue ${l} of ${n}`);
+        let g = (d[l + 1]! - d[l]!) / (2 * e[l]!);
+        let r = Math.hypot(g, 1);
+        g = d[m]! - d[l]! + e[l]! / (g + (g >= 0 ? Math.abs(r) : -Math.abs(r)));
+        let s = 1;
+        let c = 1;
+        let p = 0;
+        let i: number;
+        for (i = m - 1; i >= l; i--) {
+          const f = s * e[i]!;
+          const b = c * e[i]!;
+          r = Math.hypot(f, g);
+          e[i + 1] = r;
+          if (r === 0) {
+            d[i + 1] = d[i + 1]! - p;
+            e[m] = 0;
+            break;
+          }
+          s = f / r;
+          c = g / r;
+          g = d[i + 1]! - p;
+          r = (d[i]! - g) * s + 2 * c * b;
+          p = s * r;
+          d[i + 1] = g + p;
+          g = c * r - b;
+        }
+        if (r === 0 && i >= l) continue;
+        d[l] = d[l]! - p;
+        e[l] = g;
+        e[m] = 0;
+      }
+    } while (m !== l);
+  }
+  return d;
+}
+
+/** tr (Σ1 Σ2)^½ for symmetric PSD Σ1, Σ2 (n × n row-major), via pivoted Cholesky of Σ1 (see the module comment). */
+export function traceSqrtProduct(sigma1: Float64Array, sigma2: Float64Array, n: number): number {
+  const { L, perm, rank: r } = pivotedCholesky(sigma1, n);
+  if (r === 0) return 0;
+  // T = (P Σ2 P^T) L  (n × r): T[i][c] = Σ_{k ≥ c} S[perm i][perm k] L[k][c]
+  const T = new Float64Array(n * r);
+  for (let i = 0; i < n; i++) {
+    const si = perm[i]! * n;
+    const ti = i * r;
+    for (let k = 0; k < n; k++) {
+      const s = sigma2[si + perm[k]!]!;
+      if (s === 0) continue;
+      const lk = k * n;
+      const cmax = Math.min(k, r - 1);
+      for (let c = 0; c <= cmax; c++) T[ti + c] += s * L[lk + c]!;
+    }
+  }
+  // M = L^T T (r × r, symmetric): M[a][b] = Σ_{k ≥ a} L[k][a] T[k][b]; the upper triangle, then mirrored
+  const M = new Float64Array(r * r);
+  for (let k = 0; k < n; k++) {
+    const lk = k * n;
+    const tk = k * r;
+    const amax = Math.min(k, r - 1);
+    for (let a = 0; a <= amax; a++) {
+      const l = L[lk + a]!;
+      if (l === 0) continue;
+      const ma = a * r;
+      for (let b = a; b < r; b++) M[ma + b] += l * T[tk + b]!;
+    }
+  }
+  for (let a = 0; a < r; a++) for (let b = 0; b < a; b++) M[a * r + b] = M[b * r + a]!;
+  const eig = symmetricEigenvalues(M, r);
+  let tr = 0;
+  for (let i = 0; i < r; i++) tr += Math.sqrt(Math.max(eig[i]!, 0));
+  return tr;
+}
+
+function asVector(v: unknown, name: string): Float64Array {
+  if (v instanceof Float64Array) return v;
+  if (Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView))) {
+    const out = Float64Array.from(v as ArrayLike<number>);
+    if (out.some((x) => !Number.isFinite(x))) throw new RangeError(`${name}: all entries must be finite numbers`);
+    return out;
+  }
+  throw new TypeError(`${name}: expected a vector (number[] or Float64Array); got ${typeof v}`);
+}
+
+function asSquare(m: unknown, n: number, name: string): Float64Array {
+  if (m instanceof Float64Array && m.length === n * n) return m;
+  const mat = toMatrix64(m, name);
+  if (mat.rows !== n || mat.cols !== n) throw new RangeError(`${name}: expected a ${n}×${n} matrix; got shape [${mat.rows}, ${mat.cols}]`);
+  return mat.data;
+}
+
+/**
+ * Fréchet distance between N(μ1, Σ1) and N(μ2, Σ2): ||μ1 − μ2||² + tr Σ1 + tr Σ2 − 2 tr (Σ1 Σ2)^½.
+ * Covariances as D×D (number[][], flat row-major Float64Array of length D², tensor, …).
+ */
+export function frechetDistanceFromMoments(mu1: unknown, sigma1: unknown, mu2: unknown, sigma2: unknown): number {
+  const m1 = asVector(mu1, 'frechetDistanceFromMoments mu1');
+  const m2 = asVector(mu2, 'frechetDistanceFromMoments mu2');
+  const n = m1.length;
+  if (m2.length !== n) throw new RangeError(`frechetDistanceFromMoments: mu1 has ${n} entries but mu2 has ${m2.length}`);
+  const s1 = asSquare(sigma1, n, 'frechetDistanceFromMoments sigma1');
+  const s2 = asSquare(sigma2, n, 'frechetDistanceFromMoments sigma2');
+  let diff = 0;
+  let tr = 0;
+  for (let i = 0; i < n; i++) {
+    diff += (m1[i]! - m2[i]!) ** 2;
+    tr += s1[i * n + i]! + s2[i * n + i]!;
+  }
+  return diff + tr - 2 * traceSqrtProduct(s1, s2, n);
+}
+
+/** FID between two N×D feature matrices (rows = images), float64 throughout. */
+export function frechetDistance(featuresA: unknown, featuresB: unknown): number {
+  const a = toMatrix64(featuresA, 'frechetDistance featuresA');
+  const b = toMatrix64(featuresB, 'frechetDistance featuresB');
+  if (a.cols !== b.cols) {
+    throw new RangeError(`frechetDistance: featuresA has ${a.cols} features per row but featuresB has ${b.cols} (shapes [${a.rows}, ${a.cols}] and [${b.rows}, ${b.cols}])`);
+  }
+  const ma = momentsOf(a, 'frechetDistance featuresA');
+  const mb = momentsOf(b, 'frechetDistance featuresB');
+  return frechetDistanceFromMoments(ma.mean, ma.cov, mb.mean, mb.cov);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// KID
+
+export const KidOptionsSchema = z.strictObject({
+  /** number of random subsets (Bińkowski et al.: 100) */
+  subsets: z.number().int().positive().default(100),
+  /** subset size, capped at the smaller set (Bińkowski et al.: 1,000) */
+  subsetSize: z.number().int().min(2).default(1000),
+  degree: z.number().int().positive().default(3),
+  /** default 1 / D */
+  gamma: z.number().positive().optional(),
+  coef0: z.number().default(1),
+  seed: z.number().int().default(0),
+});
+export type KidOptions = z.input<typeof KidOptionsSchema>;
+
+export interface KidResult {
+  mean: number;
+  /** population std over the subsets */
+  std: number;
+  perSubset: number[];
+}
+
+function sampleRows(m: Matrix64, size: number, rng: Rng): Float64Array {
+  // partial Fisher–Yates: `size` distinct rows
+  const idx = new Int32Array(m.rows);
+  for (let i = 0; i < m.rows; i++) idx[i] = i;
+  const out = new Float64Array(size * m.cols);
+  for (let i = 0; i < size; i++) {
+    const j = i + rng.int(m.rows - i);
+    const t = idx[i]!;
+    idx[i] = idx[j]!;
+    idx[j] = t;
+    out.set(m.data.subarray(idx[i]! * m.cols, (idx[i]! + 1) * m.cols), i * m.cols);
+  }
+  return out;
+}
+
+/** Unbiased MMD² between two samples of equal size m with kernel k(x, y) = (γ x·y + c0)^deg. */
+export function polynomialMmd2Unbiased(X: Float64Array, Y: Float64Array, m: number, d: number, gamma: number, coef0: number, degree: number): number {
+  const k = (v: number): number => (gamma * v + coef0) ** degree;
+  const sumOffDiag = (G: Float64Array): number => {
+    let s = 0;
+    for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) if (i !== j) s += k(G[i * m + j]!);
+    return s;
+  };
+  const sxx = sumOffDiag(gramMatrix(X, m, X, m, d));
+  const syy = sumOffDiag(gramMatrix(Y, m, Y, m, d));
+  const gxy = gramMatrix(X, m, Y, m, d);
+  let sxy = 0;
+  for (let i = 0; i < m * m; i++) sxy += k(gxy[i]!);
+  return (sxx + syy) / (m * (m - 1)) - (2 * sxy) / (m * m);
+}
+
+/** KID: mean and population std of the unbiased polynomial-kernel MMD² over random subsets. */
+export function kernelInceptionDistance(featuresA: unknown, featuresB: unknown, options?: KidOptions): KidResult {
+  const parsed = KidOptionsSchema.safeParse(options ?? {});
+  if (!parsed.success) {
+    throw new TypeError(`kernelInceptionDistance: invalid options: ${parsed.error.issues.map((i) => `options.${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  const o = parsed.data;
+  const a = toMatrix64(featuresA, 'kernelInceptionDistance featuresA');
+  const b = toMatrix64(featuresB, 'kernelInceptionDistance featuresB');
+  if (a.cols !== b.cols) {
+    throw new RangeError(`kernelInceptionDistance: featuresA has ${a.cols} features per row but featuresB has ${b.cols} (shapes [${a.rows}, ${a.cols}] and [${b.rows}, ${b.cols}])`);
+  }
+  const d = a.cols;
+  const m = Math.min(o.subsetSize, a.rows, b.rows);
+  if (m < 2) throw new RangeError(`kernelInceptionDistance: need at least 2 rows in each set; got ${a.rows} and ${b.rows}`);
+  const gamma = o.gamma ?? 1 / d;
+  const rng = createRng(o.seed);
+  const perSubset: number[] = [];
+  for (let s = 0; s < o.subsets; s++) {
+    const X = sampleRows(a, m, rng);
+    const Y = sampleRows(b, m, rng);
+    perSubset.push(polynomialMmd2Unbiased(X, Y, m, d, gamma, o.coef0, o.degree));
+  }
+  const mean = perSubset.reduce((x, y) => x + y, 0) / perSubset.length;
+  const std = Math.sqrt(perSubset.reduce((x, y) => x + (y - mean) ** 2, 0) / perSubset.length);
+  return { mean, std, perSubset };
+}
