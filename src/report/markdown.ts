@@ -127,7 +127,7 @@ function comparisonSection(runs: readonly ReportRun[], topSets: readonly TopSet[
         ? `; top-k mean MS-SSIM of samples (higher = less diverse): ${msSsim.map((s) => `${s.dataset}/${s.model} ${formatNumber(s.mean)}`).join(', ')}`
         : ''
     } |`,
-    '| more generator than discriminator updates per step helped | [S] paper notes | not tested by the report: compare the params of the top runs (MLflow, tag filter below) |',
+    '| more generator than discriminator updates per step helped | [S] paper notes | not tested by the report: compare the params of the top runs (MLflow UI, with the tag filter above) |',
     '',
   );
   return out;

@@ -23,6 +23,12 @@ export function jitterOf(runId: string): number {
     h ^= runId.charCodeAt(i);
     h = Math.imul(h, 16777619);
   }
+  // murmur3's finaliser: ids that differ only in their last characters must still spread over the band
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
   return ((h >>> 0) / 0xffffffff) * 2 - 1;
 }
 
@@ -59,7 +65,10 @@ export function metricPlotSpec(dataset: string, metric: string, sets: readonly T
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
       text: `${dataset}: ${metric}`,
-      subtitle: `grey: every finished run · black circles: top-${k} by ${metric} · red diamond: best`,
+      // a title wider than the plot would make 'fit' shrink the plot: keep the key short and left-aligned
+      subtitle: `grey: finished runs · circles: top-${k} · red: best`,
+      anchor: 'start',
+      subtitleFontSize: 11,
     },
     width: size.width,
     height: size.height,
