@@ -57,7 +57,8 @@ async function listRest(uri: string): Promise<ExperimentRef[]> {
 }
 
 function fileStoreRoot(uri: string): string {
-  return uri.startsWith('file:') ? fileURLToPath(uri) : path.resolve(uri);
+  if (uri.startsWith('file://')) return fileURLToPath(uri);
+  return path.resolve(uri.startsWith('file:') ? uri.slice('file:'.length) : uri);
 }
 
 async function listFileStore(uri: string): Promise<ExperimentRef[]> {
