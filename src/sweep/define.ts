@@ -122,6 +122,8 @@ const finite = z.number().refine(Number.isFinite, { message: 'expected a finite 
 const positive = finite.refine((v) => v > 0, { message: 'expected a number > 0' });
 const posInt = z.number().int().positive();
 const nonNegative = finite.refine((v) => v >= 0, { message: 'expected a number >= 0' });
+/** Adam's β: in [0, 1) */
+const beta = finite.refine((v) => v >= 0 && v < 1, { message: 'expected a number in [0, 1)' });
 
 function rangeSchema(dist: 'uniform' | 'logUniform', base: z.ZodType<number>) {
   return z
@@ -152,8 +154,8 @@ function discreteSpace<T extends z.ZodType>(base: T) {
 const HyperparameterSpaceSchema = z.strictObject({
   lrG: continuousSpace(positive).optional(),
   lrD: continuousSpace(positive).optional(),
-  beta1: continuousSpace(nonNegative).optional(),
-  beta2: continuousSpace(nonNegative).optional(),
+  beta1: continuousSpace(beta).optional(),
+  beta2: continuousSpace(beta).optional(),
   batchSize: discreteSpace(posInt).optional(),
   nG: discreteSpace(posInt).optional(),
   nD: discreteSpace(posInt).optional(),
