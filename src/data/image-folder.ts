@@ -4,10 +4,13 @@
  * pays for JPEG decoding (CelebA: ~200k files).
  *
  * Crops:
- *  - 'centre' (name 'folder'): scale the shorter side to `size` and cut the centre square.
+ *  - 'centre' (name 'folder'): cut the largest centred square, then resize it to size × size.
  *  - 'age' (name 'celeba'): AGE's ALICropAndScale — resize to size × round(size·78/64) (w × h; 64 × 78 at
- *    64 px; for 178 × 218 CelebA images this keeps the aspect within 0.5%, sharp centre-cuts the
- *    difference) and keep rows round(7·size/64) … +size, i.e. rows 7..71 at 64 px: the face region.
+ *    64 px) and keep rows round(7·size/64) … +size, i.e. rows 7..70 at 64 px: the face region. Images of
+ *    another aspect than 64:78 are first centre-cut to it (CelebA's 178 × 218 loses one row, where AGE
+ *    would stretch by 0.5%).
+ * Cropping happens on the full-resolution image, before resampling, so no pixels from outside the crop
+ * leak in through the resize kernel.
  * Alpha is composited over black; greyscale becomes three equal channels; EXIF orientation is applied.
  *
  * Cache file (one per dir × size × crop × limit, default .cache/datasets/<hash>/images.bin):
@@ -66,26 +69,46 @@ export function listImages(dir: string, help = FOLDER_HELP): ImageFile[] {
 /** Decode one file to size × size × 3 uint8 (HWC). Errors name the file. */
 export async function decodeImage(file: string, size: number, crop: CropMode): Promise<Uint8Array> {
   try {
-    let img = sharp(file, { failOn: 'error' }).rotate();
+    // Decode at full size first so the crop happens before resampling: a resize-then-crop ('cover') lets
+    // the resampling kernel pull in pixels from outside the crop.
+    const full = await sharp(file, { failOn: 'error' })
+      .rotate()
+      .flatten({ background: '#000000' })
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const { width, height, channels } = full.info;
+    // the target aspect (w / h) of the region we keep before resizing
+    const aspect = crop === 'age' ? 64 / 78 : 1;
+    let cw = width;
+    let ch = Math.round(width / aspect);
+    if (ch > height) {
+      ch = height;
+      cw = Math.round(height * aspect);
+    }
+    let img = sharp(full.data, { raw: { width, height, channels } }).extract({
+      left: Math.floor((width - cw) / 2),
+      top: Math.floor((height - ch) / 2),
+      width: Math.max(1, cw),
+      height: Math.max(1, ch),
+    });
     if (crop === 'age') {
       const h = Math.round((size * 78) / 64);
-      img = img
-        .resize(size, h, { fit: 'cover', position: 'centre' })
-        .extract({ left: 0, top: Math.round((7 * size) / 64), width: size, height: size });
+      img = img.resize(size, h, { fit: 'fill' }).extract({ left: 0, top: Math.round((7 * size) / 64), width: size, height: size });
     } else {
-      img = img.resize(size, size, { fit: 'cover', position: 'centre' });
+      img = img.resize(size, size, { fit: 'fill' });
     }
-    const { data, info } = await img.flatten({ background: '#000000' }).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
     if (info.width !== size || info.height !== size) throw new Error(`decoded to ${info.width}×${info.height}, expected ${size}×${size}`);
     const out = new Uint8Array(size * size * 3);
-    const ch = info.channels;
+    const c = info.channels;
     for (let p = 0; p < size * size; p++) {
-      if (ch >= 3) {
-        out[3 * p] = data[ch * p];
-        out[3 * p + 1] = data[ch * p + 1];
-        out[3 * p + 2] = data[ch * p + 2];
+      if (c >= 3) {
+        out[3 * p] = data[c * p];
+        out[3 * p + 1] = data[c * p + 1];
+        out[3 * p + 2] = data[c * p + 2];
       } else {
-        out[3 * p] = out[3 * p + 1] = out[3 * p + 2] = data[ch * p];
+        out[3 * p] = out[3 * p + 1] = out[3 * p + 2] = data[c * p];
       }
     }
     return out;
