@@ -1,0 +1,299 @@
+/**
+ * `ganstudy evaluate <folder of images>`: scores any set of images (samples of any model, not only ganstudy's)
+ * with the evaluation suite. The images play the generator: `sample(n, seed)` draws n of them (without
+ * replacement while n ≤ their count). Scores go to stdout as one JSON object; progress goes to stderr.
+ *
+ *   --against <ref>        reference data: colormnist | cifar10:<dir> | celeba:<dir> | folder:<dir>
+ *                          (needed for critic_w and fid, and for the dataset classifier)
+ *   --metrics a,b          inception_score, ms_ssim, critic_w, fid (default: all that the options allow)
+ *   --classifier <c>       dataset (default with a labelled --against) | mobilenet:<dir> | graph:<dir>
+ *   --size N               side length the images are resized to (default: the reference's, else 64)
+ *   …                      see usage() for the sample counts, critic steps, seeds and cache
+ */
+import { parseArgs } from 'node:util';
+import path from 'node:path';
+import type { Tensor4D } from '@tensorflow/tfjs-node';
+import { tf } from '../../backend/index.js';
+import { loadDataset, type DatasetSpec } from '../../data/index.js';
+import { readImageFolder } from '../../data/images.js';
+import type { Dataset } from '../../data/types.js';
+import { createRng } from '../../util/rng.js';
+import { evaluateGenerator } from '../../../metrics/evaluate-generator.js';
+import { loadGraphModelClassifier, loadMobileNetClassifier, type Classifier } from '../../../metrics/classifiers.js';
+import { sampleDiversity } from '../../../metrics/diversity.js';
+import { inceptionScore } from '../../../metrics/classifiers/apply.js';
+import { METRIC_NAMES, type EvalProtocol, type MetricName } from '../../../metrics/protocol.js';
+
+function usage(): string {
+  return `usage: ganstudy evaluate <folder of images> [options]
+
+Scores the images in the folder (PNG/JPEG/WebP…, centre-cropped and resized) and prints the scores as JSON.
+
+options:
+  --against <ref>          colormnist | cifar10:<dir> | celeba:<dir> | folder:<dir>   reference data set
+  --metrics <list>         comma-separated: ${METRIC_NAMES.join(', ')} (default: all that apply)
+  --classifier <c>         dataset | mobilenet:<dir or URL of model.json> | graph:<dir or URL>
+                           (default: dataset when --against has labels)
+  --mobilenet-version 1|2  MobileNet version of a mobilenet: classifier (default 1)
+  --graph-input-size N     input side of a graph: classifier (default 299)
+  --graph-input-range a,b  input range of a graph: classifier (default -1,1)
+  --graph-probs-node name  node with the class scores (default: the model output)
+  --graph-features-node n  node with the features for FID (default: the class scores)
+  --size N                 side length of the images (default: the reference's, else 64)
+  --limit N                read at most N images
+  --samples N              images used for the Inception score and FID (default: all, at most 10000)
+  --splits N               Inception-score splits (default 10)
+  --diversity-batches N    MS-SSIM batches (default 5), --diversity-batch-size N (default 64)
+  --critic-steps N         independent critic steps (default 1000), --critic-batch-size N (default 64)
+  --classifier-steps N     training steps of the dataset classifier (default 2000; cached)
+  --cache-dir <dir>        classifier cache (default .cache/ganstudy)
+  --seed N                 (default 0)
+  --json                   print the JSON on one line
+  --quiet                  no progress on stderr
+`;
+}
+
+const CLI_OPTIONS = {
+  against: { type: 'string' },
+  metrics: { type: 'string' },
+  classifier: { type: 'string' },
+  'mobilenet-version': { type: 'string' },
+  'graph-input-size': { type: 'string' },
+  'graph-input-range': { type: 'string' },
+  'graph-probs-node': { type: 'string' },
+  'graph-features-node': { type: 'string' },
+  size: { type: 'string' },
+  limit: { type: 'string' },
+  samples: { type: 'string' },
+  splits: { type: 'string' },
+  'diversity-batches': { type: 'string' },
+  'diversity-batch-size': { type: 'string' },
+  'critic-steps': { type: 'string' },
+  'critic-batch-size': { type: 'string' },
+  'classifier-steps': { type: 'string' },
+  'cache-dir': { type: 'string' },
+  seed: { type: 'string' },
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+class UsageError extends Error {}
+
+function intOption(value: string | undefined, flag: string, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  const v = Number(value);
+  if (!Number.isInteger(v) || v < min) throw new UsageError(`--${flag} must be an integer ≥ ${min}; got '${value}'`);
+  return v;
+}
+
+/** `colormnist`, `cifar10:<dir>`, `celeba:<dir>`, `folder:<dir>` → a dataset spec. */
+export function parseAgainst(ref: string, size: number | undefined): DatasetSpec {
+  const i = ref.indexOf(':');
+  const name = i < 0 ? ref : ref.slice(0, i);
+  const dir = i < 0 ? '' : ref.slice(i + 1);
+  switch (name) {
+    case 'colormnist':
+      return dir ? { name: 'colormnist', mnistDir: dir } : { name: 'colormnist' };
+    case 'cifar10':
+      if (!dir) throw new UsageError('--against cifar10 needs the directory of the binary batches: --against cifar10:<dir>');
+      return { name: 'cifar10', dir };
+    case 'celeba':
+    case 'folder':
+      if (!dir) throw new UsageError(`--against ${name} needs an image directory: --against ${name}:<dir>`);
+      return { name, dir, ...(size !== undefined ? { size } : {}) };
+    default:
+      throw new UsageError(`--against: unknown reference '${name}'; use colormnist, cifar10:<dir>, celeba:<dir> or folder:<dir>`);
+  }
+}
+
+function parseMetrics(value: string | undefined): MetricName[] | null {
+  if (value === undefined) return null;
+  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const n of names) {
+    if (!(METRIC_NAMES as readonly string[]).includes(n)) {
+      throw new UsageError(`--metrics: unknown metric '${n}'; known: ${METRIC_NAMES.join(', ')}`);
+    }
+  }
+  if (names.length === 0) throw new UsageError('--metrics: give at least one metric');
+  return names as MetricName[];
+}
+
+async function loadClassifier(spec: string, values: Record<string, string | boolean | undefined>): Promise<Classifier | 'dataset'> {
+  if (spec === 'dataset') return 'dataset';
+  const i = spec.indexOf(':');
+  const kind = i < 0 ? spec : spec.slice(0, i);
+  const where = i < 0 ? '' : spec.slice(i + 1);
+  if (!where) throw new UsageError(`--classifier ${kind} needs a location: --classifier ${kind}:<dir or URL>`);
+  if (kind === 'mobilenet') {
+    const version = intOption(values['mobilenet-version'] as string | undefined, 'mobilenet-version', 1);
+    if (version !== 1 && version !== 2) throw new UsageError(`--mobilenet-version must be 1 or 2; got ${version}`);
+    return loadMobileNetClassifier(where, { version });
+  }
+  if (kind === 'graph') {
+    const range = ((values['graph-input-range'] as string | undefined) ?? '-1,1').split(',').map(Number);
+    if (range.length !== 2 || range.some((v) => !Number.isFinite(v))) throw new UsageError(`--graph-input-range must be 'low,high'`);
+    return loadGraphModelClassifier(where, {
+      inputSize: intOption(values['graph-input-size'] as string | undefined, 'graph-input-size', 299),
+      inputRange: [range[0], range[1]],
+      ...(values['graph-probs-node'] ? { probsNode: values['graph-probs-node'] as string } : {}),
+      ...(values['graph-features-node'] ? { featuresNode: values['graph-features-node'] as string } : {}),
+    });
+  }
+  throw new UsageError(`--classifier: unknown kind '${kind}'; use dataset, mobilenet:<dir> or graph:<dir>`);
+}
+
+/** The folder's images as a "generator": n of them per call, a seeded draw without replacement while n ≤ count. */
+function folderSampler(images: Tensor4D): (n: number, seed: number) => Tensor4D {
+  const count = images.shape[0];
+  return (n, seed) => {
+    const rng = createRng(seed);
+    const idx = new Int32Array(n);
+    if (n <= count) {
+      const order = Int32Array.from({ length: count }, (_, i) => i);
+      for (let i = 0; i < n; i++) {
+        const j = i + rng.int(count - i);
+        const t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+        idx[i] = order[i];
+      }
+    } else {
+      for (let i = 0; i < n; i++) idx[i] = rng.int(count);
+    }
+    return tf.tidy(() => tf.gather(images, tf.tensor1d(idx, 'int32')) as Tensor4D);
+  };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: CLI_OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    process.stderr.write(`ganstudy evaluate: ${(e as Error).message}\n\n${usage()}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(usage());
+    return 0;
+  }
+  const log = values.quiet ? () => {} : (msg: string) => process.stderr.write(`[evaluate] ${msg}\n`);
+  try {
+    if (positionals.length !== 1) throw new UsageError(`give exactly one folder of images (got ${positionals.length} arguments)`);
+    const folder = path.resolve(positionals[0]);
+    const sizeFlag = values.size !== undefined ? intOption(values.size, 'size', 0, 4) : undefined;
+    let dataset: Dataset | null = null;
+    if (values.against) {
+      const spec = parseAgainst(values.against, sizeFlag);
+      log(`loading the reference data ${values.against}`);
+      dataset = await loadDataset(spec);
+    }
+    const size = sizeFlag ?? dataset?.shape[0] ?? 64;
+    if (dataset && (dataset.shape[0] !== size || dataset.shape[1] !== size)) {
+      throw new UsageError(`--size ${size} differs from the reference's ${dataset.shape[0]}×${dataset.shape[1]} images; leave --size out to use the reference's`);
+    }
+    if (dataset && dataset.shape[2] !== 3) throw new UsageError(`the reference has ${dataset.shape[2]} channels; evaluate reads RGB images`);
+    log(`reading images from ${folder} at ${size}×${size}`);
+    const limit = values.limit !== undefined ? intOption(values.limit, 'limit', 1) : undefined;
+    const images = await readImageFolder(folder, { size, ...(limit !== undefined ? { limit } : {}) });
+    const count = images.shape[0];
+    log(`${count} images`);
+
+    const classifierChoice = values.classifier ?? (dataset?.numClasses ? 'dataset' : undefined);
+    const classifier = classifierChoice ? await loadClassifier(classifierChoice, values) : undefined;
+    if (classifier === 'dataset' && !dataset) throw new UsageError('--classifier dataset needs --against <labelled data set>');
+    if (classifier && classifier !== 'dataset') log(`classifier ${classifier.name}`);
+
+    const canClassify = classifier !== undefined;
+    const requested = parseMetrics(values.metrics);
+    const metrics: MetricName[] =
+      requested ??
+      METRIC_NAMES.filter((m) => (m === 'inception_score' ? canClassify : m === 'ms_ssim' ? true : dataset !== null && (m !== 'fid' || canClassify)));
+    for (const m of metrics) {
+      if ((m === 'critic_w' || m === 'fid') && !dataset) throw new UsageError(`${m} compares with reference images: add --against <data set>`);
+      if ((m === 'inception_score' || m === 'fid') && !canClassify) {
+        throw new UsageError(`${m} needs a classifier: --classifier mobilenet:<dir>, graph:<dir>, or --against a labelled data set`);
+      }
+    }
+
+    const samples = intOption(values.samples, 'samples', Math.min(count, 10_000));
+    const splits = Math.min(intOption(values.splits, 'splits', 10), samples);
+    const diversityBatchSize = Math.min(intOption(values['diversity-batch-size'], 'diversity-batch-size', 64, 2), count);
+    const protocol: EvalProtocol = {
+      inceptionSamples: samples,
+      inceptionSplits: splits,
+      diversityBatches: intOption(values['diversity-batches'], 'diversity-batches', 5),
+      diversityBatchSize,
+      criticSteps: intOption(values['critic-steps'], 'critic-steps', 1000),
+      criticBatchSize: intOption(values['critic-batch-size'], 'critic-batch-size', 64),
+      fidSamples: samples,
+      classifierSteps: intOption(values['classifier-steps'], 'classifier-steps', 2000),
+    };
+    const seed = intOption(values.seed, 'seed', 0, 0);
+    const cacheDir = path.resolve(values['cache-dir'] ?? '.cache/ganstudy');
+    const sample = folderSampler(images);
+    const t0 = performance.now();
+
+    let result: { scores: Record<string, number>; classifier: string | null; timings: Record<string, number> };
+    if (dataset) {
+      const report = await evaluateGenerator({
+        sample,
+        dataset,
+        protocol,
+        metrics,
+        seed,
+        cacheDir,
+        onProgress: log,
+        ...(classifier && classifier !== 'dataset' ? { classifier } : {}),
+      });
+      result = report;
+    } else {
+      // no reference data: the metrics that need none, on the images alone
+      const scores: Record<string, number> = {};
+      const timings: Record<string, number> = {};
+      const clf = classifier && classifier !== 'dataset' ? classifier : null;
+      if (metrics.includes('inception_score') && clf) {
+        const t = performance.now();
+        log(`inception_score: ${samples} images, ${splits} splits`);
+        const is = inceptionScore({ n: samples, source: (start: number, c: number) => sample(c, seed + start) }, clf, { splits });
+        scores.inception_score = is.mean;
+        scores.inception_score_std = is.std;
+        timings.inception_score = (performance.now() - t) / 1000;
+      }
+      if (metrics.includes('ms_ssim')) {
+        const t = performance.now();
+        log(`ms_ssim: ${protocol.diversityBatches} batches of ${diversityBatchSize}`);
+        scores.ms_ssim = sampleDiversity(sample, { batches: protocol.diversityBatches, batchSize: diversityBatchSize, seed }).mean;
+        timings.ms_ssim = (performance.now() - t) / 1000;
+      }
+      result = { scores, classifier: clf?.name ?? null, timings };
+    }
+    if (classifier && classifier !== 'dataset') classifier.dispose();
+    images.dispose();
+
+    const out = {
+      images: folder,
+      count,
+      size,
+      against: values.against ?? null,
+      reference: dataset?.source ?? null,
+      metrics,
+      classifier: result.classifier,
+      scores: result.scores,
+      protocol,
+      seed,
+      seconds: (performance.now() - t0) / 1000,
+      timings: result.timings,
+    };
+    process.stdout.write(values.json ? JSON.stringify(out) + '\n' : JSON.stringify(out, null, 2) + '\n');
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`ganstudy evaluate: ${e.message}\n\n${usage()}`);
+      return 2;
+    }
+    process.stderr.write(`ganstudy evaluate: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
