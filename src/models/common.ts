@@ -181,7 +181,8 @@ export abstract class BaseGan implements GanModel {
     for (const [part, opt] of Object.entries(this.optimizers)) {
       const ws = await opt.getWeights();
       ws.forEach((w, i) => add(`opt:${part}`, i, w.name, w.tensor));
-      tf.dispose(ws.map((w) => w.tensor));
+      // getWeights hands out the slot variables themselves (keep them) plus a fresh iteration-count scalar
+      tf.dispose(ws.map((w) => w.tensor).filter((t) => !(t instanceof tf.Variable)));
     }
     const manifest: Manifest = {
       format: 'ganstudy-model-v1',
