@@ -9,9 +9,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Tensor4D } from '@tensorflow/tfjs-node';
-import { tf } from '../src/backend/index.js';
-import { DatasetSpecSchema, loadDataset, syntheticStatistics } from '../src/data/index.js';
+import { loadDataset } from '../src/data/index.js';
 import type { Batch, Dataset, DatasetSplit } from '../src/data/index.js';
 
 let tmp: string;

@@ -3,12 +3,11 @@
  * (NaN → 0) and back x = byte / 127.5 − 1, so a PNG round trip is exact for values on that grid.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { Tensor4D } from '@tensorflow/tfjs-node';
 import { tf } from '../backend/index.js';
-import { decodeAll, listImages } from './image-folder.js';
+import { decodeAll, defaultDecodeConcurrency, listImages } from './image-folder.js';
 import { BYTE_TO_UNIT } from './split.js';
 
 export function unitToByte(v: number): number {
@@ -87,7 +86,7 @@ export async function writeImages(x: Tensor4D, dir: string, prefix = 'image'): P
 export async function readImageFolder(dir: string, opts: { size: number; limit?: number; concurrency?: number }): Promise<Tensor4D> {
   let files = listImages(dir);
   if (opts.limit !== undefined) files = files.slice(0, opts.limit);
-  const bytes = await decodeAll(dir, files, opts.size, 'centre', opts.concurrency ?? Math.max(2, os.availableParallelism()));
+  const bytes = await decodeAll(dir, files, opts.size, 'centre', opts.concurrency ?? defaultDecodeConcurrency());
   const f = new Float32Array(bytes.length);
   for (let i = 0; i < bytes.length; i++) f[i] = BYTE_TO_UNIT[bytes[i]];
   return tf.tensor4d(f, [files.length, opts.size, opts.size, 3], 'float32');

@@ -35,7 +35,7 @@ const folderFields = {
   cacheDir: z.string().min(1).optional(),
   seed: seed.optional(),
   limit: limit.optional(),
-  /** images decoded at once (default: number of CPUs, at least 2) */
+  /** images decoded at once (default: 2 × CPUs, at least 4) */
   concurrency: z.number().int().positive().optional(),
 };
 
