@@ -210,6 +210,10 @@ describe('batch streams', () => {
       resumed.forEach((b, i) => expect(sameBatch(b, run[start + i])).toBe(true));
     }
     expect(sameBatch(take(8, 0, 1)[0], run[0])).toBe(false);
+    for (const b of d.train.batches(8, 7, 3)) {
+      expect(sameBatch(b, run[3])).toBe(true); // also usable with for…of
+      break;
+    }
     // epochs 0 and 1 (batches 0–4 and 5–9) each show every training digit exactly once, in different orders
     const epochKeys = (from: number) => run.slice(from, from + 5).flatMap((b) => analyse(b.x.dataSync() as Float32Array, 8).keys);
     const all40 = analyse(all(d.train).x.dataSync() as Float32Array, 40).keys.sort();

@@ -69,7 +69,7 @@ export function createSplit(opts: SplitOptions): DatasetSplit {
     name,
     size,
     batch: (indices, seed = 0) => makeBatch(indices, seed),
-    batches(batchSize: number, seed: number, startBatch = 0): Iterator<Batch> {
+    batches(batchSize: number, seed: number, startBatch = 0): IterableIterator<Batch> {
       if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
       if (!Number.isInteger(startBatch) || startBatch < 0) throw new RangeError(`startBatch must be a non-negative integer, got ${startBatch}`);
       if (size === 0) throw new Error(`${name} split is empty: no batches can be drawn`);
@@ -84,7 +84,11 @@ export function createSplit(opts: SplitOptions): DatasetSplit {
         return perm[pos - e * size];
       };
       let b = startBatch;
+      // also iterable, so `for (const batch of split.batches(...))` works (the caller breaks out)
       return {
+        [Symbol.iterator]() {
+          return this;
+        },
         next(): IteratorResult<Batch> {
           const idx = new Int32Array(batchSize);
           const start = b * batchSize;
