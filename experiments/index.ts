@@ -1,0 +1,223 @@
+/**
+ * Presets per (model, dataset, budget): the networks, hyperparameters, training length and evaluation protocol a
+ * trial starts from before a sweep overrides anything. Two budgets:
+ *
+ * paper — paper-spec §3 networks at full width (28×28 ColorMNIST, 32×32 CIFAR-10, 64×64 CelebA), the models'
+ *   paper defaults (batch 64), and a training length from the reference code, because the α-GAN paper's own
+ *   length is unknown (paper-spec §9 item 3): igul222/improved_wgan_training trains 200,000 generator iterations
+ *   (`ITERS = 200000` in gan_cifar.py, gan_64x64.py); ColorMNIST, a far smaller problem (10,000 real digits by
+ *   default), gets half of that. Evaluation as paper-spec §5: Inception-style score on 50,000 samples in 10
+ *   splits (Salimans et al.), MS-SSIM diversity over 5 × 64 samples (compare_gan), an independent critic of
+ *   20,000 steps at batch 64 (K is unknown; Danihelka et al. train for tens of thousands), FID on 10,000.
+ *
+ * quick — sized so that sweeps/quickstart.ts (4 models × 2 settings on ColorMNIST, two single-threaded trials
+ *   at a time on a 2-core machine) trains and evaluates in ≤ 15 minutes: about 100 s per trial all-in. The
+ *   per-model step counts come from measured trainStep times (see QUICK_STEP_TIMES) so that each trial trains for
+ *   about QUICK_TRAIN_SECONDS; the evaluation protocol is small (QUICK_EVAL).
+ *
+ * 'synthetic' presets exist for tests and smoke runs: tiny networks, a few steps.
+ */
+import { z } from 'zod';
+import { EvalProtocolSchema, type EvalProtocol } from '../metrics/protocol.js';
+import { DatasetSpecSchema, type DatasetSpec } from '../src/data/index.js';
+import type { DatasetName } from '../src/data/types.js';
+import { ModelConfigSchema, defaultArchitecture, defaultHyperparameters } from '../src/models/index.js';
+import type { ModelName, Resolution } from '../src/models/types.js';
+import { MODEL_NAMES } from '../src/models/types.js';
+import type { Budget, Preset } from './types.js';
+
+export type { Budget, Preset } from './types.js';
+export const BUDGETS: readonly Budget[] = ['paper', 'quick'];
+export const PRESET_DATASETS: readonly DatasetName[] = ['colormnist', 'cifar10', 'celeba', 'folder', 'synthetic'];
+
+/** Where datasetSpecFor looks for dataset files by default (sweeps and `--data-dir` override). */
+export const DEFAULT_DATA_DIRS = {
+  cifar10: 'data/cifar-10-batches-bin',
+  celeba: 'data/img_align_celeba',
+  folder: 'data/images',
+} as const;
+
+export const PresetSchema = z.strictObject({
+  model: z.enum(MODEL_NAMES as [ModelName, ...ModelName[]]),
+  dataset: z.enum(PRESET_DATASETS as [DatasetName, ...DatasetName[]]),
+  budget: z.enum(['paper', 'quick']),
+  arch: ModelConfigSchema.shape.arch,
+  hp: ModelConfigSchema.shape.hp,
+  steps: z.number().int().positive(),
+  checkpointEvery: z.number().int().positive(),
+  sampleEvery: z.number().int().nonnegative(),
+  logEvery: z.number().int().positive(),
+  eval: EvalProtocolSchema,
+});
+
+const RESOLUTION: Record<DatasetName, Resolution> = { colormnist: 28, cifar10: 32, celeba: 64, folder: 64, synthetic: 28 };
+
+/** paper-spec §5 sample counts; critic K and classifier steps are ganstudy's choices (the paper's are unknown) */
+export const PAPER_EVAL: EvalProtocol = {
+  inceptionSamples: 50_000,
+  inceptionSplits: 10,
+  diversityBatches: 5,
+  diversityBatchSize: 64,
+  criticSteps: 20_000,
+  criticBatchSize: 64,
+  fidSamples: 10_000,
+  classifierSteps: 5_000,
+};
+
+/**
+ * The quick protocol. IS on 1,000 samples in 10 splits (WGAN-GP's training-time monitor uses the same N); the
+ * ColorMNIST classifier trains 300 steps once and is cached; MS-SSIM diversity keeps paper-spec's 5 × 64 (cheap
+ * at 28×28); the critic trains 250 steps (a coarse estimate: enough to rank a collapsed model below a good one,
+ * not to converge); FID on 1,000 samples (biased upwards at small N: compare quick FIDs only with each other).
+ */
+export const QUICK_EVAL: EvalProtocol = {
+  inceptionSamples: 1_000,
+  inceptionSplits: 10,
+  diversityBatches: 5,
+  diversityBatchSize: 64,
+  criticSteps: 250,
+  criticBatchSize: 64,
+  fidSamples: 1_000,
+  classifierSteps: 300,
+};
+
+/** seconds of training each quickstart trial aims for */
+export const QUICK_TRAIN_SECONDS = 60;
+/** network width of the quick budget (× the paper widths; conv widths floor at 8 channels) */
+export const QUICK_WIDTH = 0.25;
+/** minibatch of the quick budget */
+export const QUICK_BATCH = 32;
+
+/**
+ * Measured trainStep cost (ms per step; 28×28×3, QUICK_WIDTH, QUICK_BATCH, the models' default schedules — WGAN-GP
+ * 5 critic updates, AGE 1 encoder + 2 generator updates — on a random batch of the right shape; one intra-op
+ * thread, as each of the quickstart's two parallel trials gets). Measured 2026-11-22 on this 2-core machine while
+ * other jobs held it at a load average of 5–10, so wall times were inflated (dcgan 399, wgan-gp 2385, age 1234,
+ * alpha-gan 532 ms); the numbers below are the process's CPU time per step, which is what a trial owning one core
+ * spends. At width 0.125 the CPU times were 108 / 393 / 165 / 258 ms: small convolutions are dominated by
+ * per-op overhead, so halving the width again buys little.
+ */
+export const QUICK_STEP_TIMES_MS: Record<ModelName, number> = {
+  dcgan: 191,
+  'wgan-gp': 655,
+  age: 294,
+  'alpha-gan': 331,
+};
+
+/** QUICK_TRAIN_SECONDS of measured steps, rounded down to a multiple of 10 */
+export function quickSteps(model: ModelName): number {
+  const raw = (QUICK_TRAIN_SECONDS * 1000) / QUICK_STEP_TIMES_MS[model];
+  return Math.max(20, Math.floor(raw / 10) * 10);
+}
+
+function paperSteps(dataset: DatasetName): number {
+  return dataset === 'colormnist' || dataset === 'synthetic' ? 100_000 : 200_000;
+}
+
+function buildPreset(model: ModelName, dataset: DatasetName, budget: Budget): Preset {
+  const resolution = RESOLUTION[dataset];
+  const arch = defaultArchitecture(resolution, 3);
+  const hp = defaultHyperparameters(model);
+  if (dataset === 'synthetic') {
+    // test-sized: the narrowest networks, small batches, a handful of steps
+    return {
+      model,
+      dataset,
+      budget,
+      arch: { ...arch, zDim: 16, widthMultiplier: 0.125 },
+      hp: { ...hp, batchSize: 16 },
+      steps: budget === 'paper' ? 200 : 20,
+      checkpointEvery: 10,
+      sampleEvery: 10,
+      logEvery: 5,
+      eval: {
+        inceptionSamples: 100,
+        inceptionSplits: 10,
+        diversityBatches: 2,
+        diversityBatchSize: 8,
+        criticSteps: 20,
+        criticBatchSize: 16,
+        fidSamples: 100,
+        classifierSteps: 20,
+      },
+    };
+  }
+  if (budget === 'paper') {
+    return {
+      model,
+      dataset,
+      budget,
+      arch,
+      hp,
+      steps: paperSteps(dataset),
+      checkpointEvery: 5_000,
+      sampleEvery: 5_000,
+      logEvery: 100,
+      eval: { ...PAPER_EVAL },
+    };
+  }
+  const steps = quickSteps(model);
+  return {
+    model,
+    dataset,
+    budget,
+    arch: { ...arch, widthMultiplier: QUICK_WIDTH },
+    hp: { ...hp, batchSize: QUICK_BATCH },
+    steps,
+    // a checkpoint and a grid half-way and at the end: cheap at this size, and a killed trial loses ≤ 30 s
+    checkpointEvery: Math.ceil(steps / 2),
+    sampleEvery: Math.ceil(steps / 2),
+    logEvery: 10,
+    eval: { ...QUICK_EVAL },
+  };
+}
+
+/** The preset of (model, dataset, budget), validated; errors name the bad argument and the allowed values. */
+export function getPreset(model: ModelName, dataset: DatasetName, budget: Budget = 'paper'): Preset {
+  if (!MODEL_NAMES.includes(model)) throw new Error(`getPreset: unknown model '${String(model)}' (expected one of ${MODEL_NAMES.join(', ')})`);
+  if (!PRESET_DATASETS.includes(dataset)) {
+    throw new Error(`getPreset: unknown dataset '${String(dataset)}' (expected one of ${PRESET_DATASETS.join(', ')})`);
+  }
+  if (!BUDGETS.includes(budget)) throw new Error(`getPreset: unknown budget '${String(budget)}' (expected one of ${BUDGETS.join(', ')})`);
+  const parsed = PresetSchema.safeParse(buildPreset(model, dataset, budget));
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`preset ${model}/${dataset}/${budget} is invalid (a bug in experiments/index.ts): ${issues}`);
+  }
+  return parsed.data as Preset;
+}
+
+export interface DatasetSpecOptions {
+  /** the dataset's directory (CIFAR-10 batches, image folder) or, for ColorMNIST, a folder of MNIST IDX files */
+  dir?: string;
+}
+
+/**
+ * The dataset spec a budget trains on. ColorMNIST: the 10,000 real digits of the `mnist` package (or IDX files
+ * in `dir`); CIFAR-10 / CelebA / folder: the files in `dir` (default DEFAULT_DATA_DIRS); synthetic: 28×28×3
+ * squares, 1,024 images (fast to build).
+ */
+export function datasetSpecFor(dataset: DatasetName, budget: Budget = 'paper', opts: DatasetSpecOptions = {}): DatasetSpec {
+  if (!BUDGETS.includes(budget)) throw new Error(`datasetSpecFor: unknown budget '${String(budget)}' (expected one of ${BUDGETS.join(', ')})`);
+  let spec: DatasetSpec;
+  switch (dataset) {
+    case 'colormnist':
+      spec = opts.dir !== undefined ? { name: 'colormnist', mnistDir: opts.dir } : { name: 'colormnist' };
+      break;
+    case 'cifar10':
+      spec = { name: 'cifar10', dir: opts.dir ?? DEFAULT_DATA_DIRS.cifar10 };
+      break;
+    case 'celeba':
+      spec = { name: 'celeba', dir: opts.dir ?? DEFAULT_DATA_DIRS.celeba, size: 64 };
+      break;
+    case 'folder':
+      spec = { name: 'folder', dir: opts.dir ?? DEFAULT_DATA_DIRS.folder, size: 64 };
+      break;
+    case 'synthetic':
+      spec = { name: 'synthetic', resolution: 28, channels: 3, size: budget === 'quick' ? 512 : 2048, seed: 0 };
+      break;
+    default:
+      throw new Error(`datasetSpecFor: unknown dataset '${String(dataset)}' (expected one of ${PRESET_DATASETS.join(', ')})`);
+  }
+  return DatasetSpecSchema.parse(spec);
+}

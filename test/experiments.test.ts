@@ -1,0 +1,105 @@
+/**
+ * Presets: every (model, dataset, budget) resolves, validates, and carries the paper-spec values; the quick
+ * budget's training time, from the measured step costs, fits the quickstart's envelope; every dataset spec is one
+ * that src/data accepts. One real training step of a quick preset checks that the preset builds a working model.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  PAPER_EVAL,
+  PresetSchema,
+  QUICK_STEP_TIMES_MS,
+  QUICK_TRAIN_SECONDS,
+  datasetSpecFor,
+  getPreset,
+} from '../experiments/index.js';
+import type { Budget } from '../experiments/types.js';
+import { EvalProtocolSchema } from '../metrics/protocol.js';
+import { tf } from '../src/backend/index.js';
+import { DatasetSpecSchema } from '../src/data/index.js';
+import type { DatasetName } from '../src/data/types.js';
+import { createModel, defaultHyperparameters } from '../src/models/index.js';
+import { MODEL_NAMES } from '../src/models/types.js';
+import { rowsPerStep } from '../src/train/index.js';
+
+const DATASETS: DatasetName[] = ['colormnist', 'cifar10', 'celeba', 'synthetic'];
+const BUDGETS: Budget[] = ['paper', 'quick'];
+
+describe('getPreset', () => {
+  for (const model of MODEL_NAMES) {
+    for (const dataset of DATASETS) {
+      for (const budget of BUDGETS) {
+        it(`${model} / ${dataset} / ${budget} validates`, () => {
+          const p = getPreset(model, dataset, budget);
+          expect(PresetSchema.safeParse(p).success).toBe(true);
+          expect(EvalProtocolSchema.safeParse(p.eval).success).toBe(true);
+          expect([p.model, p.dataset, p.budget]).toEqual([model, dataset, budget]);
+          expect(p.checkpointEvery).toBeLessThanOrEqual(p.steps);
+        });
+      }
+    }
+  }
+
+  it('paper budget: paper-spec resolutions, full width, batch 64, the models’ defaults, paper-scale evaluation', () => {
+    const res = { colormnist: 28, cifar10: 32, celeba: 64 } as const;
+    for (const model of MODEL_NAMES) {
+      for (const [dataset, r] of Object.entries(res) as [keyof typeof res, number][]) {
+        const p = getPreset(model, dataset, 'paper');
+        expect(p.arch).toMatchObject({ resolution: r, channels: 3, widthMultiplier: 1, zDim: r === 64 ? 64 : 128 });
+        expect(p.hp).toEqual(defaultHyperparameters(model));
+        expect(p.hp.batchSize).toBe(64);
+        expect(p.steps).toBeGreaterThanOrEqual(100_000);
+        expect(p.eval).toEqual(PAPER_EVAL);
+      }
+    }
+    expect(PAPER_EVAL).toMatchObject({ inceptionSamples: 50_000, inceptionSplits: 10, diversityBatches: 5, diversityBatchSize: 64, criticBatchSize: 64, fidSamples: 10_000 });
+  });
+
+  it('the default budget is paper', () => {
+    expect(getPreset('dcgan', 'cifar10')).toEqual(getPreset('dcgan', 'cifar10', 'paper'));
+  });
+
+  it('quick budget: the quickstart (4 models × 2 settings on ColorMNIST) trains ≈ 60 s per trial, ≤ 8 min in all', () => {
+    let total = 0;
+    for (const model of MODEL_NAMES) {
+      const p = getPreset(model, 'colormnist', 'quick');
+      const sec = (p.steps * QUICK_STEP_TIMES_MS[model]) / 1000;
+      expect(sec).toBeGreaterThan(0.8 * QUICK_TRAIN_SECONDS);
+      expect(sec).toBeLessThanOrEqual(QUICK_TRAIN_SECONDS);
+      total += 2 * sec;
+      expect(p.eval.inceptionSamples % p.eval.inceptionSplits).toBe(0);
+    }
+    // training of all 8 trials, run one after another: leaves ≥ 7 of the 15 minutes for start-up and evaluation
+    expect(total).toBeLessThanOrEqual(8 * 60);
+  });
+
+  it('rejects unknown names, naming the argument', () => {
+    expect(() => getPreset('vae' as never, 'colormnist')).toThrow(/unknown model 'vae'/);
+    expect(() => getPreset('dcgan', 'mnist' as never)).toThrow(/unknown dataset 'mnist'/);
+    expect(() => getPreset('dcgan', 'colormnist', 'huge' as never)).toThrow(/unknown budget 'huge'/);
+  });
+});
+
+describe('datasetSpecFor', () => {
+  it('gives specs that src/data accepts, with the expected locations', () => {
+    for (const dataset of DATASETS) for (const budget of BUDGETS) expect(DatasetSpecSchema.safeParse(datasetSpecFor(dataset, budget)).success).toBe(true);
+    expect(datasetSpecFor('colormnist', 'quick')).toEqual({ name: 'colormnist' });
+    expect(datasetSpecFor('colormnist', 'quick', { dir: '/mnist' })).toEqual({ name: 'colormnist', mnistDir: '/mnist' });
+    expect(datasetSpecFor('cifar10', 'paper')).toEqual({ name: 'cifar10', dir: 'data/cifar-10-batches-bin' });
+    expect(datasetSpecFor('celeba', 'paper', { dir: '/faces' })).toEqual({ name: 'celeba', dir: '/faces', size: 64 });
+    expect(datasetSpecFor('synthetic', 'quick')).toMatchObject({ name: 'synthetic', resolution: 28 });
+  });
+});
+
+describe('quick presets build working models', () => {
+  it('one training step of each quick ColorMNIST preset gives finite losses', () => {
+    for (const model of MODEL_NAMES) {
+      const p = getPreset(model, 'colormnist', 'quick');
+      const m = createModel({ model, arch: p.arch, hp: p.hp, seed: 0 });
+      const x = tf.randomUniform([rowsPerStep({ model, hp: p.hp }), 28, 28, 3], -1, 1);
+      const losses = tf.tidy(() => m.trainStep(x as Parameters<typeof m.trainStep>[0]));
+      expect(Object.values(losses).every(Number.isFinite), `${model}: ${JSON.stringify(losses)}`).toBe(true);
+      x.dispose();
+      m.dispose();
+    }
+  });
+});
