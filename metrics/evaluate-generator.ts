@@ -11,7 +11,8 @@
  *                                          held-out (test) images as the reference level (§5.2)
  *   critic_w, critic_w_train               independent Wasserstein critic trained on the validation split, Ŵ on the
  *                                          test split and on its own training images (§5.3)
- *   fid, kid, kid_std                      on the classifier's features of samples vs. test images
+ *   fid, kid, kid_std                      on the classifier's features of samples vs. test images (KID: 100
+ *                                          subsets of 1,000, or one subset of all rows when fewer)
  *   classifier_accuracy                    held-out accuracy of a ganstudy-trained dataset classifier
  *
  * The dataset classifier is trained once per (dataset, steps, classifierSeed) and cached under `cacheDir`; its
@@ -50,7 +51,7 @@ export interface EvaluateGeneratorOptions {
   buildCritic?: IndependentCriticOptions['buildCritic'];
   /** critic learning rate (default 1e-4, paper-spec §5.3) */
   criticLr?: number;
-  /** KID options (default: 100 subsets of up to 1,000) */
+  /** KID options (default: 100 subsets of 1,000; one subset when there are at most 1,000 rows) */
   kid?: KidOptions;
   /** also score real test images with the classifier (inception_score_real); default true */
   realReference?: boolean;
@@ -192,7 +193,10 @@ export async function evaluateGenerator(opts: EvaluateGeneratorOptions): Promise
         const real = classifyInBatches(clf, splitSource(opts.dataset.test, nReal, seeds.fid), nReal, { features: true }).features!;
         scores.fid = frechetDistance(fake, real);
         if (Math.min(n, nReal) >= 2) {
-          const kid = kernelInceptionDistance(fake, real, { seed: seeds.fid % 2 ** 31, ...opts.kid });
+          // a "subset" of every row is the whole set: with n ≤ subset size every subset is the same, compute it once
+          const subsetSize = opts.kid?.subsetSize ?? 1000;
+          const subsets = Math.min(n, nReal) <= subsetSize ? 1 : undefined;
+          const kid = kernelInceptionDistance(fake, real, { seed: seeds.fid % 2 ** 31, ...(subsets ? { subsets } : {}), ...opts.kid });
           scores.kid = kid.mean;
           scores.kid_std = kid.std;
         }

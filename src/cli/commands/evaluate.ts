@@ -18,7 +18,7 @@ import { loadDataset, type DatasetSpec } from '../../data/index.js';
 import { readImageFolder } from '../../data/images.js';
 import type { Dataset } from '../../data/types.js';
 import { createRng } from '../../util/rng.js';
-import { evaluateGenerator } from '../../../metrics/evaluate-generator.js';
+import { discriminatorArchFor, evaluateGenerator } from '../../../metrics/evaluate-generator.js';
 import { loadGraphModelClassifier, loadMobileNetClassifier, type Classifier } from '../../../metrics/classifiers.js';
 import { sampleDiversity } from '../../../metrics/diversity.js';
 import { inceptionScore } from '../../../metrics/classifiers/apply.js';
@@ -45,6 +45,7 @@ options:
   --splits N               Inception-score splits (default 10)
   --diversity-batches N    MS-SSIM batches (default 5), --diversity-batch-size N (default 64)
   --critic-steps N         independent critic steps (default 1000), --critic-batch-size N (default 64)
+  --critic-width x         width multiplier of the critic's conv layers (default 1, the paper's discriminator)
   --classifier-steps N     training steps of the dataset classifier (default 2000; cached)
   --cache-dir <dir>        classifier cache (default .cache/ganstudy)
   --seed N                 (default 0)
@@ -70,6 +71,7 @@ const CLI_OPTIONS = {
   'diversity-batch-size': { type: 'string' },
   'critic-steps': { type: 'string' },
   'critic-batch-size': { type: 'string' },
+  'critic-width': { type: 'string' },
   'classifier-steps': { type: 'string' },
   'cache-dir': { type: 'string' },
   seed: { type: 'string' },
@@ -232,10 +234,12 @@ export async function run(argv: string[]): Promise<number> {
     };
     const seed = intOption(values.seed, 'seed', 0, 0);
     const cacheDir = path.resolve(values['cache-dir'] ?? '.cache/ganstudy');
+    const criticWidth = values['critic-width'] !== undefined ? Number(values['critic-width']) : 1;
+    if (!(criticWidth > 0)) throw new UsageError(`--critic-width must be a number > 0; got '${values['critic-width']}'`);
     const sample = folderSampler(images);
     const t0 = performance.now();
 
-    let result: { scores: Record<string, number>; classifier: string | null; timings: Record<string, number> };
+    let result: { scores: Record<string, number>; classifier: string | null; timings: Record<string, number>; criticCurve?: unknown[] };
     if (dataset) {
       const report = await evaluateGenerator({
         sample,
@@ -245,6 +249,7 @@ export async function run(argv: string[]): Promise<number> {
         seed,
         cacheDir,
         onProgress: log,
+        ...(metrics.includes('critic_w') ? { criticArch: { ...discriminatorArchFor(dataset), widthMultiplier: criticWidth } } : {}),
         ...(classifier && classifier !== 'dataset' ? { classifier } : {}),
       });
       result = report;
@@ -285,6 +290,7 @@ export async function run(argv: string[]): Promise<number> {
       seed,
       seconds: (performance.now() - t0) / 1000,
       timings: result.timings,
+      ...(result.criticCurve && result.criticCurve.length > 0 ? { criticCurve: result.criticCurve } : {}),
     };
     process.stdout.write(values.json ? JSON.stringify(out) + '\n' : JSON.stringify(out, null, 2) + '\n');
     return 0;
