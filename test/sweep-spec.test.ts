@@ -9,7 +9,7 @@ import { SCORE_DIRECTIONS } from '../metrics/protocol.js';
 import { choice, defineSweep, logUniform, parseSweepSpec, uniform, type SweepSpec } from '../src/sweep/define.js';
 import { expandRefine, expandSweep, rankSettings, type Trial } from '../src/sweep/expand.js';
 import { trialParams } from '../src/sweep/params.js';
-import { threadsPerTrial } from '../src/sweep/scheduler.js';
+import { threadsPerTrial } from '../src/sweep/threads.js';
 import { canonicalJson, trialId } from '../src/sweep/trial-id.js';
 import type { Run } from '../src/tracking/types.js';
 
@@ -57,13 +57,15 @@ describe('sweep schema', () => {
     expect(lines).toContain('sweeps/foo.ts: hp.lrG[1]: expected number, got "x"');
     expect(lines).toContain('sweeps/foo.ts: hp.lrD.low: expected a number > 0');
     expect(lines).toContain('sweeps/foo.ts: hp.betaa: unknown field (check the spelling; see src/sweep/define.ts)');
-    expect(lines.some((l) => l.startsWith('sweeps/foo.ts: perModel.dcgan.nG: '))).toBe(true);
+    expect(lines).toContain(
+      'sweeps/foo.ts: perModel.dcgan.nG: uniform(a, b) draws fractional values; this hyperparameter takes a value, a list (grid) or choice([...])',
+    );
     expect(lines.some((l) => l.startsWith('sweeps/foo.ts: overrides.eval.criticSteps: '))).toBe(true);
   });
 
   it('checks cross-field rules: refine metric must be computed, perModel only for listed models', () => {
     const msg = errorOf(() =>
-      parseSweepSpec({ ...base, refine: { topK: 2, seeds: [5], metric: 'inception_score' }, perModel: { age: { lrG: 1e-4 } } }),
+      parseSweepSpec({ ...base, refine: { topK: 2, seeds: [5], metric: 'inception_score' }, perModel: { age: { lrG: 1e-4 } } }, 'unit'),
     );
     expect(msg).toContain('unit: refine.metric: ranks by "inception_score", which is not in metrics [fid]');
     expect(msg).toContain('unit: perModel.age: space for "age", which is not in models [dcgan]');

@@ -144,11 +144,24 @@ function continuousSpace(base: z.ZodType<number>) {
 
 /** An integer or categorical hyperparameter: fixed, list or choice (no continuous ranges). */
 function discreteSpace<T extends z.ZodType>(base: T) {
-  return z.union([
+  const forms = z.union([
     base,
     z.array(base).min(1, { message: 'a grid list needs at least one value' }),
     z.strictObject({ dist: z.literal('choice'), values: z.array(base).min(1) }),
   ]);
+  // say why uniform/logUniform are refused here instead of listing the fields a choice() would need
+  return z
+    .unknown()
+    .superRefine((v, ctx) => {
+      const dist = typeof v === 'object' && v !== null && 'dist' in v ? (v as { dist: unknown }).dist : undefined;
+      if (dist === 'uniform' || dist === 'logUniform') {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${dist}(a, b) draws fractional values; this hyperparameter takes a value, a list (grid) or choice([...])`,
+        });
+      }
+    })
+    .pipe(forms);
 }
 
 const HyperparameterSpaceSchema = z.strictObject({
@@ -302,9 +315,12 @@ function formatIssue(issue: z.core.$ZodIssue, input: unknown, basePath: readonly
         const best = meaningful.reduce((a, b) => (depth(b) > depth(a) ? b : a));
         return best.flatMap((e) => formatIssue(e, input, path));
       }
-      return [
-        `${formatPath(path)}: expected a value, a list of values (grid), choice([...]), uniform(a, b) or logUniform(a, b), got ${describeValue(got)}`,
-      ];
+      const first = branches[0]?.[0];
+      const what =
+        first?.code === 'invalid_type' && first.expected === 'int'
+          ? 'a whole number, a list of them (grid) or choice([...])'
+          : 'a value, a list of values (grid), choice([...]), uniform(a, b) or logUniform(a, b)';
+      return [`${formatPath(path)}: expected ${what}, got ${describeValue(got)}`];
     }
     default:
       return [`${formatPath(path)}: ${issue.message}${got !== undefined && issue.code !== 'custom' ? ` (got ${describeValue(got)})` : ''}`];

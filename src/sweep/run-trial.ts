@@ -20,7 +20,7 @@ import { loadDataset } from '../data/index.js';
 import { saveImageGrid } from '../data/images.js';
 import { createModel } from '../models/index.js';
 import type { GanModel } from '../models/types.js';
-import { latestCheckpoint, train } from '../train/index.js';
+import { latestCheckpoint, sampleSeed, train } from '../train/index.js';
 import type { TrainEvent, TrainResult } from '../train/types.js';
 import { TAGS, type MetricPoint, type Run, type RunInfo, type Tracker } from '../tracking/types.js';
 import type { Trial } from './expand.js';
@@ -291,6 +291,7 @@ export async function runTrial(trial: Trial, opts: RunTrialOptions): Promise<Tri
       const points: MetricPoint[] = finiteLosses('eval/', report.scores, target, now);
       if (target === trial.steps) {
         points.push(...report.criticCurve.map((c) => ({ key: 'critic/loss', value: c.loss, step: c.step, timestamp: now })));
+        points.push(...Object.entries(report.timings).map(([m, sec]) => ({ key: `perf/eval_${m}_seconds`, value: sec, step: target, timestamp: now })));
       }
       await track(() => tracker.logMetrics(runId, points.filter((p) => Number.isFinite(p.value))));
       if (report.classifier) await track(() => tracker.setTags(runId, { [TAGS.classifier]: report.classifier as string }));
@@ -324,7 +325,8 @@ export async function runTrial(trial: Trial, opts: RunTrialOptions): Promise<Tri
     }
 
     // --- artifacts: the final sample grid and checkpoint ---
-    const grid = tf.tidy(() => activeModel.sample(GRID_SAMPLES, trial.seed));
+    // the trainer's grid seed, so samples.png continues the series of samples/step-<n>.png
+    const grid = tf.tidy(() => activeModel.sample(GRID_SAMPLES, sampleSeed(trial.seed)));
     const gridPath = path.join(dir, 'samples.png');
     try {
       await saveImageGrid(grid, gridPath, { cols: 8 });

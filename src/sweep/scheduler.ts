@@ -22,6 +22,9 @@ import { createTracker } from '../tracking/index.js';
 import { TAGS, type Run, type Tracker } from '../tracking/types.js';
 import { expandRefine, expandSweep, type Trial, type TrialPhase } from './expand.js';
 import { loadSweepFile } from './load.js';
+import { threadsPerTrial } from './threads.js';
+
+export { threadsPerTrial };
 
 /** exit codes of `ganstudy trial` */
 export const TRIAL_EXIT = { ok: 0, failed: 1, usage: 2, diverged: 3, interrupted: 130 } as const;
@@ -58,10 +61,6 @@ const CLI_MAIN = path.resolve(here, '../cli/main.ts');
 function childCommand(): { cmd: string; prefixArgs: string[] } {
   const tsxLoader = createRequire(import.meta.url).resolve('tsx');
   return { cmd: process.execPath, prefixArgs: ['--import', new URL(`file://${tsxLoader}`).href, CLI_MAIN] };
-}
-
-export function threadsPerTrial(cores: number, parallel: number): number {
-  return Math.max(1, Math.floor(cores / Math.max(1, parallel)));
 }
 
 async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
