@@ -57,7 +57,6 @@ describe('evaluateGenerator and ganstudy evaluate', () => {
       // the paper's 28×28 critic at 1/8 width: the default builder path, fast enough for CI
       criticArch: { resolution: 28 as const, channels: 3, zDim: 128, widthMultiplier: 0.125 },
       criticLr: 1e-3,
-      kid: { subsets: 10 },
     };
     const t0 = performance.now();
     faithful = await evaluateGenerator({

@@ -6,14 +6,17 @@
  * `module_apply_default/MobilenetV1/Logits/global_pool` (a keep-dims mean) that `infer(x, true)` reads.
  * The classifier's outputs are checked against the same network computed independently in the test with TF ops.
  */
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tensor4D } from '@tensorflow/tfjs-node';
 import { tf } from '../src/backend/index.js';
 import { createRng } from '../src/util/rng.js';
-import { loadGraphModelClassifier, loadMobileNetClassifier } from '../metrics/classifiers.js';
+import { readImageFolder, writeImages } from '../src/data/images.js';
+import { inceptionScore, loadGraphModelClassifier, loadMobileNetClassifier } from '../metrics/classifiers.js';
 
 const POOL = 'module_apply_default/MobilenetV1/Logits/global_pool';
 const LOGITS = 'module_apply_default/MobilenetV1/Logits/SpatialSqueeze';
@@ -176,5 +179,30 @@ describe('ImageNet classifiers from a user-supplied graph model', () => {
 
   it('fails with what to do when the directory has no model', async () => {
     await expect(loadMobileNetClassifier(path.join(dir, 'missing'))).rejects.toThrow(/no model at .*missing.*model\.json.*downloads nothing/);
+  });
+
+  it('`ganstudy evaluate --classifier mobilenet:<dir>` scores a folder with it (same IS as the library)', async () => {
+    const imgDir = await mkdtemp(path.join(os.tmpdir(), 'ganstudy-mobilenet-png-'));
+    try {
+      const x = tf.randomUniform([12, 32, 32, 3], -1, 1, 'float32', 8) as Tensor4D;
+      await writeImages(x, imgDir);
+      x.dispose();
+      const { stdout } = await promisify(execFile)('node_modules/.bin/tsx', [
+        'src/cli/main.ts', 'evaluate', imgDir, '--classifier', `mobilenet:${dir}`, '--metrics', 'inception_score',
+        '--splits', '1', '--size', '32', '--json', '--quiet',
+      ]);
+      const out = JSON.parse(stdout) as { classifier: string; scores: Record<string, number> };
+      expect(out.classifier).toBe(`mobilenet-v1-1.00@${dir}`);
+      // one split: the score does not depend on the order in which the CLI draws the images
+      const clf = await loadMobileNetClassifier(dir);
+      const images = await readImageFolder(imgDir, { size: 32 });
+      const ref = inceptionScore(images, clf, 1);
+      expect(Math.abs(out.scores.inception_score - ref.mean) / ref.mean).toBeLessThan(1e-5);
+      expect(ref.mean).toBeGreaterThan(1);
+      images.dispose();
+      clf.dispose();
+    } finally {
+      await rm(imgDir, { recursive: true, force: true });
+    }
   });
 });
