@@ -1,0 +1,703 @@
+/**
+ * `MlflowRestTracker`: MLflow's REST API (2.0/mlflow/…) written for ganstudy.
+ *
+ * Writes (metrics, params, tags, tag deletions, status updates) go into an in-memory queue and an on-disk
+ * journal (journal.ts) and return at once; a background loop sends them in order, metrics/params/tags as
+ * `runs/log-batch` requests chunked within MLflow's limits (keys.ts LIMITS: 1000 metrics, 100 params,
+ * 100 tags, 1000 entities, < 1 MB). Network errors, 5xx and 429 are retried with exponential backoff
+ * (capped at 5 s) for as long as it takes; `flush()` waits for the queue to drain, up to `flushMaxWaitMs`
+ * (default 30 min, env GANSTUDY_TRACKING_MAX_WAIT_S), so a server that is down for minutes loses nothing,
+ * and a crashed process's journal is sent by the next tracker for the same URI.
+ *
+ * A (key, step) already logged for a run is dropped: runs created by this process start empty; for any
+ * other run (a resumed trial) — and for a run whose batch failed in flight, when the server may or may not
+ * have stored it — the run's metric history is read from the server before the next batch is sent and
+ * points it already holds are dropped there. `resumeRun(runId)` does this eagerly.
+ *
+ * Reads (getRun, searchRuns, getMetricHistory, artifacts) first wait for the queue, so they see this
+ * tracker's own writes. Artifacts go through the server's proxied artifact API
+ * (`/api/2.0/mlflow-artifacts/artifacts/…`, a server run with --artifacts-destination / --serve-artifacts);
+ * `file://` artifact roots are copied directly.
+ *
+ * Auth: MLFLOW_TRACKING_TOKEN (Bearer) or MLFLOW_TRACKING_USERNAME + MLFLOW_TRACKING_PASSWORD (Basic).
+ * A non-retryable rejection of a queued write (e.g. changing a logged param) drops that write and is
+ * thrown by the next flush().
+ */
+import { cp, mkdir, readFile, stat, writeFile, readdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { SeenSteps } from './dedup.js';
+import { fromWire, Journal, toWire, WireNumberSchema, type Entry, type QueuedOp } from './journal.js';
+import { checkKey, checkMetric, checkValue, LIMITS, paramString } from './keys.js';
+import type { MetricPoint, Run, RunInfo, RunStatus, Tracker } from './types.js';
+
+// ---------- response schemas ----------
+
+const Int = z.union([z.number(), z.string().regex(/^-?\d+$/)]).transform(Number);
+const KeyValue = z.object({ key: z.string(), value: z.string().default('') });
+const MetricSchema = z.object({ key: z.string(), value: WireNumberSchema.default(0), timestamp: Int.default(0), step: Int.default(0) });
+const RunInfoSchema = z.object({
+  run_id: z.string().optional(),
+  run_uuid: z.string().optional(),
+  run_name: z.string().optional(),
+  experiment_id: z.string(),
+  status: z.enum(['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED']).default('RUNNING'),
+  start_time: Int.optional(),
+  end_time: Int.optional(),
+  artifact_uri: z.string().default(''),
+  lifecycle_stage: z.string().optional(),
+});
+const RunSchema = z.object({
+  info: RunInfoSchema,
+  data: z
+    .object({ metrics: z.array(MetricSchema).default([]), params: z.array(KeyValue).default([]), tags: z.array(KeyValue).default([]) })
+    .default({ metrics: [], params: [], tags: [] }),
+});
+const ExperimentSchema = z.object({ experiment_id: z.string(), name: z.string(), lifecycle_stage: z.string().optional() });
+const Responses = {
+  getExperiment: z.object({ experiment: ExperimentSchema }),
+  createExperiment: z.object({ experiment_id: z.string() }),
+  searchExperiments: z.object({ experiments: z.array(ExperimentSchema).default([]), next_page_token: z.string().optional() }),
+  run: z.object({ run: RunSchema }),
+  searchRuns: z.object({ runs: z.array(RunSchema).default([]), next_page_token: z.string().optional() }),
+  history: z.object({ metrics: z.array(MetricSchema).default([]), next_page_token: z.string().optional() }),
+  listArtifacts: z.object({
+    files: z.array(z.object({ path: z.string(), is_dir: z.boolean().default(false), file_size: Int.optional() })).default([]),
+    next_page_token: z.string().optional(),
+  }),
+  empty: z.object({}).passthrough(),
+};
+const ErrorBody = z.object({ error_code: z.string().optional(), message: z.string().optional() }).passthrough();
+
+// ---------- errors ----------
+
+/** the server could not be reached, or answered 5xx / 429: worth retrying */
+export class TrackingUnavailableError extends Error {}
+
+/** the server answered and refused (4xx other than 429) */
+export class MlflowApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly errorCode: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
+export interface RestTrackerOptions {
+  /** folder for the write journal (default $GANSTUDY_JOURNAL_DIR or <tmp>/ganstudy-tracking-journal) */
+  journalDir?: string;
+  /** how long flush() waits for an unreachable server before it throws (default 30 min) */
+  flushMaxWaitMs?: number;
+  /** how long a blocking call (createRun, searchRuns, artifacts…) retries an unreachable server (default 5 min) */
+  requestMaxWaitMs?: number;
+  /** per-request timeout (default 30 s) */
+  requestTimeoutMs?: number;
+  /** runs/search page size (default 1000, MLflow's default) */
+  searchPageSize?: number;
+  /** called with a line when the server is unreachable and when it is back */
+  onStatus?: (message: string) => void;
+}
+
+export interface BatchStats {
+  requests: number;
+  metrics: number;
+  params: number;
+  tags: number;
+  /** wall ms per successful log-batch request */
+  latenciesMs: number[];
+}
+
+const sleep = (ms: number, keepAlive = false): Promise<void> =>
+  new Promise((r) => {
+    const t = setTimeout(r, ms);
+    if (!keepAlive) t.unref();
+  });
+
+function backoffMs(attempt: number): number {
+  return Math.min(5_000, 200 * 2 ** Math.min(attempt, 10)) * (0.75 + Math.random() * 0.5);
+}
+
+function authHeaders(): Record<string, string> {
+  const token = process.env.MLFLOW_TRACKING_TOKEN;
+  if (token) return { Authorization: `Bearer ${token}` };
+  const user = process.env.MLFLOW_TRACKING_USERNAME;
+  const pass = process.env.MLFLOW_TRACKING_PASSWORD;
+  if (user !== undefined && pass !== undefined) return { Authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` };
+  return {};
+}
+
+function envMaxWaitMs(): number | undefined {
+  const s = process.env.GANSTUDY_TRACKING_MAX_WAIT_S;
+  if (!s) return undefined;
+  const n = Number(s);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`GANSTUDY_TRACKING_MAX_WAIT_S must be a number of seconds, got ${JSON.stringify(s)}`);
+  return n * 1000;
+}
+
+function toRun(r: z.infer<typeof RunSchema>): Run {
+  const tags = Object.fromEntries(r.data.tags.map((t) => [t.key, t.value]));
+  const info: RunInfo = {
+    runId: r.info.run_id ?? r.info.run_uuid ?? '',
+    experimentId: r.info.experiment_id,
+    runName: r.info.run_name || tags['mlflow.runName'] || '',
+    status: r.info.status,
+    startTime: r.info.start_time ?? 0,
+    ...(r.info.end_time !== undefined && r.info.end_time !== 0 ? { endTime: r.info.end_time } : {}),
+    artifactUri: r.info.artifact_uri,
+  };
+  return {
+    info,
+    params: Object.fromEntries(r.data.params.map((p) => [p.key, p.value])),
+    metrics: Object.fromEntries(r.data.metrics.map((m) => [m.key, fromWire(m.value)])),
+    tags,
+  };
+}
+
+type BatchOp = Extract<QueuedOp, { kind: 'metric' | 'param' | 'tag' }>;
+
+export class MlflowRestTracker implements Tracker {
+  readonly uri: string;
+  private readonly opts: Required<Omit<RestTrackerOptions, 'onStatus' | 'journalDir'>> & Pick<RestTrackerOptions, 'onStatus'>;
+  private readonly journal: Journal;
+  private queue: Entry[] = [];
+  private nextSeq = 1;
+  /** (key, step) logged or queued by this process, per run */
+  private readonly seen = new SeenSteps();
+  /** runs whose server-side history must be read before their next metrics are sent */
+  private readonly verify = new Set<string>();
+  private readonly artifactUris = new Map<string, string>();
+  private draining: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private readonly errors: Error[] = [];
+  private down = false;
+  private closed = false;
+  readonly stats: BatchStats = { requests: 0, metrics: 0, params: 0, tags: 0, latenciesMs: [] };
+
+  constructor(uri: string, options: RestTrackerOptions = {}) {
+    this.uri = uri.replace(/\/+$/, '');
+    this.opts = {
+      flushMaxWaitMs: options.flushMaxWaitMs ?? envMaxWaitMs() ?? 30 * 60_000,
+      requestMaxWaitMs: options.requestMaxWaitMs ?? 5 * 60_000,
+      requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+      searchPageSize: options.searchPageSize ?? 1000,
+      onStatus: options.onStatus,
+    };
+    const dir = options.journalDir ?? process.env.GANSTUDY_JOURNAL_DIR ?? path.join(os.tmpdir(), 'ganstudy-tracking-journal');
+    this.journal = new Journal(dir, this.uri);
+    const orphans = this.journal.adoptOrphans();
+    if (orphans.ops.length > 0) {
+      for (const op of orphans.ops) if (op.kind === 'metric') this.verify.add(op.runId);
+      this.enqueue(orphans.ops);
+      this.opts.onStatus?.(`tracking: resending ${orphans.ops.length} writes journaled by an earlier process (${orphans.files.join(', ')})`);
+    }
+    orphans.done();
+  }
+
+  /** where the journal of unsent writes lives */
+  get journalFile(): string {
+    return this.journal.file;
+  }
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  // ---------- HTTP ----------
+
+  private async once<T>(method: 'GET' | 'POST', endpoint: string, schema: z.ZodType<T>, args: Record<string, unknown> = {}): Promise<T> {
+    let url = `${this.uri}/api/2.0/mlflow/${endpoint}`;
+    const init: RequestInit = { method, headers: { ...authHeaders() }, signal: AbortSignal.timeout(this.opts.requestTimeoutMs) };
+    if (method === 'GET') {
+      const q = new URLSearchParams();
+      for (const [k, v] of Object.entries(args)) if (v !== undefined) q.set(k, String(v));
+      const qs = q.toString();
+      if (qs) url += `?${qs}`;
+    } else {
+      init.body = JSON.stringify(args);
+      (init.headers as Record<string, string>)['Content-Type'] = 'application/json';
+    }
+    const text = await this.fetchText(url, init, `${method} ${endpoint}`);
+    let json: unknown;
+    try {
+      json = text === '' ? {} : JSON.parse(text);
+    } catch {
+      throw new Error(`${method} ${url}: the answer is not JSON (is ${this.uri} an MLflow server?): ${text.slice(0, 200)}`);
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) throw new Error(`${method} ${url}: unexpected answer ${text.slice(0, 300)}: ${parsed.error.message}`);
+    return parsed.data;
+  }
+
+  private async fetchText(url: string, init: RequestInit, what: string): Promise<string> {
+    let res: Response;
+    try {
+      res = await fetch(url, init);
+    } catch (e) {
+      throw new TrackingUnavailableError(`${what}: ${this.uri} is unreachable (${(e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message})`);
+    }
+    const text = await res.text().catch(() => '');
+    if (res.status >= 500 || res.status === 429) throw new TrackingUnavailableError(`${what}: HTTP ${res.status} from ${this.uri}: ${text.slice(0, 200)}`);
+    if (!res.ok) {
+      let code: string | undefined;
+      let message = text.slice(0, 500);
+      try {
+        const b = ErrorBody.parse(JSON.parse(text));
+        code = b.error_code;
+        message = b.message ?? message;
+      } catch {
+        // not MLflow's JSON error body
+      }
+      const hint = res.status === 401 || res.status === 403 ? ' (set MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD)' : '';
+      throw new MlflowApiError(`${what}: HTTP ${res.status}${code ? ` ${code}` : ''}: ${message}${hint}`, res.status, code);
+    }
+    return text;
+  }
+
+  /** retries unavailability with backoff for up to maxWaitMs */
+  private async retrying<T>(fn: () => Promise<T>, maxWaitMs = this.opts.requestMaxWaitMs): Promise<T> {
+    const deadline = Date.now() + maxWaitMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const out = await fn();
+        this.markUp();
+        return out;
+      } catch (e) {
+        if (!(e instanceof TrackingUnavailableError)) throw e;
+        this.markDown(e);
+        const wait = backoffMs(attempt);
+        if (Date.now() + wait > deadline) throw new TrackingUnavailableError(`${e.message}; gave up after ${Math.round(maxWaitMs / 1000)} s`);
+        await sleep(wait, true);
+      }
+    }
+  }
+
+  private call<T>(method: 'GET' | 'POST', endpoint: string, schema: z.ZodType<T>, args: Record<string, unknown> = {}): Promise<T> {
+    return this.retrying(() => this.once(method, endpoint, schema, args));
+  }
+
+  private markDown(e: Error): void {
+    if (!this.down) this.opts.onStatus?.(`tracking: ${e.message}; buffering and retrying`);
+    this.down = true;
+  }
+
+  private markUp(): void {
+    if (this.down) this.opts.onStatus?.(`tracking: ${this.uri} is back`);
+    this.down = false;
+  }
+
+  // ---------- experiments ----------
+
+  async getExperimentByName(name: string): Promise<string | undefined> {
+    try {
+      const r = await this.call('GET', 'experiments/get-by-name', Responses.getExperiment, { experiment_name: name });
+      if (r.experiment.lifecycle_stage === 'deleted') return undefined;
+      return r.experiment.experiment_id;
+    } catch (e) {
+      if (e instanceof MlflowApiError && (e.status === 404 || e.errorCode === 'RESOURCE_DOES_NOT_EXIST')) return undefined;
+      throw e;
+    }
+  }
+
+  async getOrCreateExperiment(name: string): Promise<string> {
+    const found = await this.getExperimentByName(name);
+    if (found !== undefined) return found;
+    try {
+      return (await this.call('POST', 'experiments/create', Responses.createExperiment, { name })).experiment_id;
+    } catch (e) {
+      if (!(e instanceof MlflowApiError && e.errorCode === 'RESOURCE_ALREADY_EXISTS')) throw e;
+      // another process created it meanwhile — or it exists in the deleted state
+      const again = await this.getExperimentByName(name);
+      if (again !== undefined) return again;
+      throw new Error(`experiment ${JSON.stringify(name)} exists on ${this.uri} but is deleted: restore it (mlflow experiments restore) or use another sweep name`);
+    }
+  }
+
+  async listExperiments(): Promise<{ experimentId: string; name: string }[]> {
+    const out: { experimentId: string; name: string }[] = [];
+    let token: string | undefined;
+    do {
+      const r = await this.call('POST', 'experiments/search', Responses.searchExperiments, { max_results: 1000, view_type: 'ACTIVE_ONLY', ...(token ? { page_token: token } : {}) });
+      for (const e of r.experiments) out.push({ experimentId: e.experiment_id, name: e.name });
+      token = r.next_page_token || undefined;
+    } while (token);
+    return out;
+  }
+
+  // ---------- runs ----------
+
+  async createRun(experimentId: string, opts: { runName: string; tags?: Record<string, string>; startTime?: number }): Promise<RunInfo> {
+    const tags = { ...(opts.tags ?? {}) };
+    for (const [k, v] of Object.entries(tags)) (checkKey('tag', k), checkValue('tag', k, v));
+    const r = await this.call('POST', 'runs/create', Responses.run, {
+      experiment_id: experimentId,
+      run_name: opts.runName,
+      start_time: opts.startTime ?? Date.now(),
+      tags: Object.entries(tags).map(([key, value]) => ({ key, value })),
+    });
+    const run = toRun(r.run);
+    this.seen.seed(run.info.runId); // a new run holds no steps
+    this.artifactUris.set(run.info.runId, run.info.artifactUri);
+    return run.info;
+  }
+
+  async getRun(runId: string): Promise<Run> {
+    await this.settle();
+    const run = toRun((await this.call('GET', 'runs/get', Responses.run, { run_id: runId })).run);
+    this.artifactUris.set(runId, run.info.artifactUri);
+    return run;
+  }
+
+  async searchRuns(experimentIds: string[], filter?: string): Promise<Run[]> {
+    await this.settle();
+    const out: Run[] = [];
+    let token: string | undefined;
+    do {
+      const r = await this.call('POST', 'runs/search', Responses.searchRuns, {
+        experiment_ids: experimentIds,
+        ...(filter ? { filter } : {}),
+        run_view_type: 'ACTIVE_ONLY',
+        max_results: this.opts.searchPageSize,
+        ...(token ? { page_token: token } : {}),
+      });
+      out.push(...r.runs.map(toRun));
+      token = r.next_page_token || undefined;
+    } while (token);
+    return out;
+  }
+
+  async getMetricHistory(runId: string, key: string): Promise<MetricPoint[]> {
+    await this.settle();
+    return this.fetchHistory(runId, key);
+  }
+
+  private async fetchHistory(runId: string, key: string, retry = true): Promise<MetricPoint[]> {
+    const out: MetricPoint[] = [];
+    let token: string | undefined;
+    do {
+      const args = { run_id: runId, metric_key: key, max_results: 25_000, ...(token ? { page_token: token } : {}) };
+      const r = retry ? await this.call('GET', 'metrics/get-history', Responses.history, args) : await this.once('GET', 'metrics/get-history', Responses.history, args);
+      for (const m of r.metrics) out.push({ key: m.key, value: fromWire(m.value), step: m.step, timestamp: m.timestamp });
+      token = r.next_page_token || undefined;
+    } while (token);
+    return out;
+  }
+
+  /** every (key, step) the server holds for the run */
+  private async serverPoints(runId: string, retry: boolean): Promise<MetricPoint[]> {
+    const args = { run_id: runId };
+    const r = retry ? await this.call('GET', 'runs/get', Responses.run, args) : await this.once('GET', 'runs/get', Responses.run, args);
+    const points: MetricPoint[] = [];
+    for (const m of r.run.data.metrics) points.push(...(await this.fetchHistory(runId, m.key, retry)));
+    return points;
+  }
+
+  /** read the run's logged steps from the server now (otherwise done before its first batch is sent) */
+  async resumeRun(runId: string): Promise<void> {
+    this.seen.seed(runId, await this.serverPoints(runId, true));
+    this.verify.delete(runId);
+  }
+
+  // ---------- queued writes ----------
+
+  private enqueue(ops: QueuedOp[]): void {
+    if (this.closed) throw new Error(`tracker for ${this.uri} is closed`);
+    if (ops.length === 0) return;
+    const entries = ops.map((op) => ({ seq: this.nextSeq++, op }));
+    this.journal.append(entries);
+    this.queue.push(...entries);
+    this.kick();
+  }
+
+  async logMetrics(runId: string, points: MetricPoint[]): Promise<void> {
+    for (const p of points) checkMetric(p);
+    if (!this.seen.isSeeded(runId)) {
+      // a run this process did not create: compare with the server's history before sending
+      this.seen.seed(runId);
+      this.verify.add(runId);
+    }
+    const ops: QueuedOp[] = [];
+    for (const p of points) {
+      if (!this.seen.add(runId, p.key, p.step)) continue;
+      ops.push({ kind: 'metric', runId, key: p.key, value: toWire(p.value), step: p.step, timestamp: p.timestamp });
+    }
+    this.enqueue(ops);
+  }
+
+  async logParams(runId: string, params: Record<string, string | number | boolean>): Promise<void> {
+    const ops: QueuedOp[] = [];
+    for (const [key, raw] of Object.entries(params)) {
+      checkKey('param', key);
+      const value = paramString(raw);
+      checkValue('param', key, value);
+      ops.push({ kind: 'param', runId, key, value });
+    }
+    this.enqueue(ops);
+  }
+
+  async setTags(runId: string, tags: Record<string, string>): Promise<void> {
+    const ops: QueuedOp[] = [];
+    for (const [key, value] of Object.entries(tags)) {
+      checkKey('tag', key);
+      if (typeof value !== 'string') throw new Error(`tag ${key}: value must be a string, got ${typeof value}`);
+      checkValue('tag', key, value);
+      ops.push({ kind: 'tag', runId, key, value });
+    }
+    this.enqueue(ops);
+  }
+
+  /** deleting a tag the run does not have is a no-op */
+  async deleteTag(runId: string, key: string): Promise<void> {
+    checkKey('tag', key);
+    this.enqueue([{ kind: 'deleteTag', runId, key }]);
+  }
+
+  async setRunStatus(runId: string, status: RunStatus, endTime?: number): Promise<void> {
+    const terminal = status === 'FINISHED' || status === 'FAILED' || status === 'KILLED';
+    const end = endTime ?? (terminal ? Date.now() : undefined);
+    this.enqueue([{ kind: 'update', runId, status, ...(end !== undefined ? { endTime: end } : {}) }]);
+  }
+
+  /** start the send loop if idle; `now` also cuts a retry backoff short (someone is waiting) */
+  private kick(now = false): void {
+    if (now && this.wake) {
+      const w = this.wake;
+      this.wake = undefined;
+      w();
+    }
+    if (this.draining || this.queue.length === 0) return;
+    this.draining = this.drainLoop().finally(() => {
+      this.draining = undefined;
+      if (this.queue.length > 0 && !this.closed) this.kick();
+    });
+  }
+
+  private async drainLoop(): Promise<void> {
+    let attempt = 0;
+    while (this.queue.length > 0) {
+      try {
+        await this.sendHead();
+        attempt = 0;
+        this.markUp();
+      } catch (e) {
+        if (!(e instanceof TrackingUnavailableError)) {
+          // a bug or an unreadable answer: drop the head so the queue cannot stall forever, and report it
+          const head = this.queue.shift();
+          if (head) this.journal.ackThrough(head.seq);
+          this.errors.push(e as Error);
+          continue;
+        }
+        this.markDown(e);
+        // sleep with a timer that does not keep the process alive (the journal keeps the writes);
+        // a new write or a flush() wakes the loop early
+        await Promise.race([sleep(backoffMs(attempt++)), new Promise<void>((r) => (this.wake = r))]);
+        this.wake = undefined;
+      }
+    }
+    this.journal.clear();
+  }
+
+  private ack(count: number): void {
+    const done = this.queue.splice(0, count);
+    const last = done[done.length - 1];
+    if (last) this.journal.ackThrough(last.seq);
+  }
+
+  private async sendHead(): Promise<void> {
+    const head = this.queue[0];
+    if (!head) return;
+    const op = head.op;
+    if (op.kind === 'deleteTag') {
+      try {
+        await this.once('POST', 'runs/delete-tag', Responses.empty, { run_id: op.runId, key: op.key });
+      } catch (e) {
+        if (!(e instanceof MlflowApiError && (e.status === 404 || e.errorCode === 'RESOURCE_DOES_NOT_EXIST'))) return this.reject(1, e);
+      }
+      return this.ack(1);
+    }
+    if (op.kind === 'update') {
+      try {
+        await this.once('POST', 'runs/update', Responses.empty, { run_id: op.runId, status: op.status, ...(op.endTime !== undefined ? { end_time: op.endTime } : {}) });
+      } catch (e) {
+        return this.reject(1, e);
+      }
+      return this.ack(1);
+    }
+    // collect consecutive metric/param/tag writes of the same run within MLflow's batch limits
+    const runId = op.runId;
+    const batch: BatchOp[] = [];
+    const paramKeys = new Set<string>();
+    const tagKeys = new Set<string>();
+    let metrics = 0;
+    let bytes = 200;
+    for (const entry of this.queue) {
+      const o = entry.op;
+      if ((o.kind !== 'metric' && o.kind !== 'param' && o.kind !== 'tag') || o.runId !== runId) break;
+      const size = JSON.stringify(o).length;
+      if (batch.length + 1 > LIMITS.entitiesPerBatch || bytes + size > LIMITS.batchBytes) break;
+      if (o.kind === 'metric' && metrics + 1 > LIMITS.metricsPerBatch) break;
+      // duplicate keys in one batch are refused (params) or ambiguous (tags): send them in the next one
+      if (o.kind === 'param' && (paramKeys.size + 1 > LIMITS.paramsPerBatch || paramKeys.has(o.key))) break;
+      if (o.kind === 'tag' && (tagKeys.size + 1 > LIMITS.tagsPerBatch || tagKeys.has(o.key))) break;
+      if (o.kind === 'metric') metrics++;
+      if (o.kind === 'param') paramKeys.add(o.key);
+      if (o.kind === 'tag') tagKeys.add(o.key);
+      batch.push(o);
+      bytes += size;
+    }
+    let send = batch;
+    if (this.verify.has(runId) && metrics > 0) {
+      const points = await this.serverPoints(runId, false).catch((e: unknown) => {
+        if (e instanceof MlflowApiError) return undefined; // the run is gone: let log-batch report it
+        throw e;
+      });
+      const server = new SeenSteps();
+      server.seed(runId, points ?? []);
+      if (points) send = batch.filter((o) => o.kind !== 'metric' || !server.has(runId, o.key, o.step));
+      this.verify.delete(runId);
+    }
+    if (send.length > 0) {
+      const body = {
+        run_id: runId,
+        metrics: send.flatMap((o) => (o.kind === 'metric' ? [{ key: o.key, value: o.value, step: o.step, timestamp: o.timestamp }] : [])),
+        params: send.flatMap((o) => (o.kind === 'param' ? [{ key: o.key, value: o.value }] : [])),
+        tags: send.flatMap((o) => (o.kind === 'tag' ? [{ key: o.key, value: o.value }] : [])),
+      };
+      const t0 = performance.now();
+      try {
+        await this.once('POST', 'runs/log-batch', Responses.empty, body);
+      } catch (e) {
+        // the server may have stored the batch before the connection broke: check before resending
+        if (e instanceof TrackingUnavailableError) this.verify.add(runId);
+        else return this.reject(batch.length, e);
+        throw e;
+      }
+      this.stats.latenciesMs.push(performance.now() - t0);
+      this.stats.requests++;
+      this.stats.metrics += body.metrics.length;
+      this.stats.params += body.params.length;
+      this.stats.tags += body.tags.length;
+    }
+    this.ack(batch.length);
+  }
+
+  /** a refused write is dropped (retrying cannot help) and reported by the next flush() */
+  private reject(count: number, e: unknown): void {
+    if (e instanceof TrackingUnavailableError) throw e;
+    this.errors.push(e as Error);
+    this.ack(count);
+  }
+
+  /** wait for the queue (bounded); reads call this so they see this tracker's writes */
+  private async settle(maxWaitMs = this.opts.requestMaxWaitMs): Promise<void> {
+    if (this.queue.length === 0) return;
+    const deadline = Date.now() + maxWaitMs;
+    // a ref'd timer keeps the process alive while someone waits
+    while (this.queue.length > 0) {
+      if (Date.now() > deadline) {
+        throw new TrackingUnavailableError(
+          `tracking: ${this.queue.length} writes still unsent to ${this.uri} after ${Math.round(maxWaitMs / 1000)} s (${this.down ? 'server unreachable' : 'server slow'}); they are kept in ${this.journal.file} and will be sent by the next ganstudy process that logs to this server`,
+        );
+      }
+      this.kick(true);
+      const current = this.draining;
+      await Promise.race([current ?? Promise.resolve(), sleep(Math.min(1000, Math.max(1, deadline - Date.now())), true)]);
+    }
+  }
+
+  async flush(): Promise<void> {
+    await this.settle(this.opts.flushMaxWaitMs);
+    if (this.errors.length > 0) {
+      const errs = this.errors.splice(0);
+      throw new Error(`tracking: ${errs.length} write(s) were refused by ${this.uri}: ${errs.map((e) => e.message).join('; ')}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.flush();
+    } finally {
+      this.closed = true;
+      if (this.queue.length === 0) this.journal.clear();
+    }
+  }
+
+  // ---------- artifacts ----------
+
+  private async artifactUri(runId: string): Promise<string> {
+    let u = this.artifactUris.get(runId);
+    if (u === undefined) {
+      u = toRun((await this.call('GET', 'runs/get', Responses.run, { run_id: runId })).run).info.artifactUri;
+      this.artifactUris.set(runId, u);
+    }
+    return u;
+  }
+
+  /** the proxied-artifact URL for `rel` under the run's root, or the local folder of a file:// root */
+  private async artifactLocation(runId: string, rel: string): Promise<{ url: string } | { dir: string }> {
+    const root = await this.artifactUri(runId);
+    const clean = rel.split('/').filter((p) => p !== '' && p !== '.');
+    if (clean.includes('..')) throw new Error(`artifact path ${JSON.stringify(rel)} may not contain '..'`);
+    if (root.startsWith('mlflow-artifacts:')) {
+      const rootPath = new URL(root).pathname.split('/').filter(Boolean);
+      return { url: `${this.uri}/api/2.0/mlflow-artifacts/artifacts/${[...rootPath, ...clean].map(encodeURIComponent).join('/')}` };
+    }
+    if (root.startsWith('file:')) return { dir: path.join(fileURLToPath(root.startsWith('file://') ? root : `file://${root.slice(5)}`), ...clean) };
+    throw new Error(`run ${runId} stores artifacts at ${root}, which ganstudy cannot reach: start the MLflow server with --artifacts-destination (proxied artifacts)`);
+  }
+
+  async logArtifact(runId: string, localPath: string, artifactPath = ''): Promise<void> {
+    const st = await stat(localPath).catch(() => {
+      throw new Error(`artifact ${localPath} does not exist`);
+    });
+    if (st.isDirectory()) {
+      for (const e of await readdir(localPath)) await this.logArtifact(runId, path.join(localPath, e), path.posix.join(artifactPath, path.basename(localPath)));
+      return;
+    }
+    const loc = await this.artifactLocation(runId, path.posix.join(artifactPath, path.basename(localPath)));
+    if ('dir' in loc) {
+      await mkdir(path.dirname(loc.dir), { recursive: true });
+      await cp(localPath, loc.dir);
+      return;
+    }
+    const body = await readFile(localPath);
+    await this.retrying(async () => {
+      await this.fetchText(loc.url, { method: 'PUT', body, headers: { ...authHeaders(), 'Content-Type': 'application/octet-stream' }, signal: AbortSignal.timeout(Math.max(this.opts.requestTimeoutMs, 120_000)) }, `upload ${localPath}`);
+    }, this.opts.flushMaxWaitMs);
+  }
+
+  async listArtifacts(runId: string, artifactPath = ''): Promise<{ path: string; isDir: boolean; size?: number }[]> {
+    const out: { path: string; isDir: boolean; size?: number }[] = [];
+    let token: string | undefined;
+    do {
+      const r = await this.call('GET', 'artifacts/list', Responses.listArtifacts, { run_id: runId, ...(artifactPath ? { path: artifactPath } : {}), ...(token ? { page_token: token } : {}) });
+      for (const f of r.files) out.push({ path: f.path, isDir: f.is_dir, ...(f.file_size !== undefined && !f.is_dir ? { size: f.file_size } : {}) });
+      token = r.next_page_token || undefined;
+    } while (token);
+    return out.sort((a, b) => (a.path < b.path ? -1 : 1));
+  }
+
+  async downloadArtifact(runId: string, artifactPath: string, localPath: string): Promise<void> {
+    const loc = await this.artifactLocation(runId, artifactPath);
+    await mkdir(path.dirname(path.resolve(localPath)), { recursive: true });
+    if ('dir' in loc) {
+      await cp(loc.dir, localPath, { recursive: true });
+      return;
+    }
+    const bytes = await this.retrying(async () => {
+      let res: Response;
+      try {
+        res = await fetch(loc.url, { headers: authHeaders(), signal: AbortSignal.timeout(Math.max(this.opts.requestTimeoutMs, 120_000)) });
+      } catch (e) {
+        throw new TrackingUnavailableError(`download ${artifactPath}: ${this.uri} is unreachable (${(e as Error).message})`);
+      }
+      if (res.status >= 500 || res.status === 429) throw new TrackingUnavailableError(`download ${artifactPath}: HTTP ${res.status}`);
+      if (!res.ok) throw new MlflowApiError(`run ${runId} has no artifact ${artifactPath} (HTTP ${res.status})`, res.status, undefined);
+      return Buffer.from(await res.arrayBuffer());
+    });
+    await writeFile(localPath, bytes);
+  }
+}
