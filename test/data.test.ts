@@ -210,7 +210,8 @@ describe('batch streams', () => {
       resumed.forEach((b, i) => expect(sameBatch(b, run[start + i])).toBe(true));
     }
     expect(sameBatch(take(8, 0, 1)[0], run[0])).toBe(false);
-    for (const b of d.train.batches(8, 7, 3)) {
+    // types.ts promises an Iterator; the implementation is also iterable
+    for (const b of d.train.batches(8, 7, 3) as IterableIterator<Batch>) {
       expect(sameBatch(b, run[3])).toBe(true); // also usable with for…of
       break;
     }
