@@ -158,8 +158,22 @@ export abstract class BaseGan implements GanModel {
     return tf.tidy(() => this.generator.apply(z, { training: false }) as Tensor4D);
   }
 
+  /** z for all n is drawn at once (so a seed means the same images for any n' ≤ n prefix), G runs in chunks */
   sample(n: number, seed: number): Tensor4D {
-    return tf.tidy(() => this.generate(normalLatent(n, this.config.arch.zDim, seed, this.sphere)));
+    const z = normalLatent(n, this.config.arch.zDim, seed, this.sphere);
+    const chunk = 512;
+    if (n <= chunk) {
+      const out = this.generate(z);
+      z.dispose();
+      return out;
+    }
+    const parts: Tensor4D[] = [];
+    for (let i = 0; i < n; i += chunk) {
+      parts.push(tf.tidy(() => this.generate(tf.slice(z, [i, 0], [Math.min(chunk, n - i), -1]))));
+    }
+    const out = tf.concat(parts) as Tensor4D;
+    tf.dispose([z, ...parts]);
+    return out;
   }
 
   async save(dir: string): Promise<void> {

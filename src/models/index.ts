@@ -111,6 +111,17 @@ export function defaultHyperparameters(model: ModelName): ModelHyperparameters {
 }
 
 /**
+ * Rows of real data per trainStep that give every sub-update of the schedule its own minibatch of
+ * hp.batchSize (the reference loops draw a new batch per update): nD batches for DCGAN, WGAN-GP and AGE
+ * (the updates that see real data), max(nG, nD) for α-GAN (its D and C updates share the i-th batch).
+ * A trainStep given exactly hp.batchSize rows reuses that batch for every sub-update instead.
+ */
+export function realRowsPerStep(config: Pick<ModelConfig, 'model' | 'hp'>): number {
+  const { hp } = config;
+  return hp.batchSize * (config.model === 'alpha-gan' ? Math.max(hp.nG, hp.nD) : hp.nD);
+}
+
+/**
  * Paper-spec §3 networks at full width. zDim: 128 at 28×28 (gan_mnist) and 32×32 (gan_cifar, AGE CIFAR-10);
  * 64 at 64×64 (AGE's CelebA command uses nz 64).
  */
