@@ -9,7 +9,7 @@
  * Phase 2 (`refine`) re-runs the 3 best settings of each model (by Inception score) with two new seeds, so the
  * top of each model's ranking is not a single lucky seed.
  *
- *   npm run sweep -- sweeps/paper-colormnist.ts --dry-run   # 150 trials
+ *   npm run sweep -- sweeps/paper-colormnist.ts --dry-run   # 126 trials
  */
 import { defineSweep } from '../src/sweep/define.js';
 

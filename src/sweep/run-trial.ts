@@ -9,7 +9,6 @@
  *
  * The trainer emits events and never talks to the tracker; this module is where the two meet.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -22,6 +21,7 @@ import { createModel } from '../models/index.js';
 import type { GanModel } from '../models/types.js';
 import { latestCheckpoint, sampleSeed, train } from '../train/index.js';
 import type { TrainEvent, TrainResult } from '../train/types.js';
+import { gitCommit } from '../tracking/git.js';
 import { TAGS, type MetricPoint, type Run, type RunInfo, type Tracker } from '../tracking/types.js';
 import type { Trial } from './expand.js';
 import { trialParams } from './params.js';
@@ -90,15 +90,6 @@ async function searchByTrialId(tracker: Tracker, experimentId: string, id: strin
     runs = await tracker.searchRuns([experimentId]);
   }
   return runs.filter((r) => r.tags[TAGS.trialId] === id);
-}
-
-export function gitCommit(): string | undefined {
-  if (process.env.GANSTUDY_GIT_COMMIT) return process.env.GANSTUDY_GIT_COMMIT;
-  try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 export function trialDir(runsDir: string, trial: Pick<Trial, 'sweep' | 'trialId'>): string {
