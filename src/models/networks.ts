@@ -41,9 +41,9 @@ const LEAK = 0.2;
 export class SmoothGradLeakyReLU extends tf.layers.Layer {
   static readonly className = 'GanstudySmoothGradLeakyReLU';
   private readonly alpha: number;
-  constructor(alpha: number) {
+  constructor(config: number | { alpha: number }) {
     super({});
-    this.alpha = alpha;
+    this.alpha = typeof config === 'number' ? config : config.alpha;
   }
   override call(inputs: Tensor | Tensor[]): Tensor {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
@@ -56,6 +56,9 @@ export class SmoothGradLeakyReLU extends tf.layers.Layer {
     return { ...super.getConfig(), alpha: this.alpha };
   }
 }
+
+// registered so that a model containing it can be saved and reloaded with tf.loadLayersModel
+tf.serialization.registerClass(SmoothGradLeakyReLU);
 
 /** max(8, round(base × multiplier)) */
 export function scaledWidth(base: number, multiplier: number): number {
