@@ -61,6 +61,8 @@ export interface EvalReport {
   scores: Record<string, number>;
   /** the classifier behind inception_score / fid / kid, or null when none was needed */
   classifier: string | null;
+  /** held-out accuracy of that classifier where ganstudy trained it (also in scores.classifier_accuracy) */
+  classifierAccuracy: number | null;
   criticCurve: CriticCurvePoint[];
   /** seconds spent per metric */
   timings: Record<string, number>;
@@ -110,7 +112,6 @@ export async function evaluateGenerator(opts: EvaluateGeneratorOptions): Promise
         );
         classifier = dc;
         ownClassifier = true;
-        scores.classifier_accuracy = dc.accuracy;
       }
       if (classifier.accuracy !== undefined) scores.classifier_accuracy = classifier.accuracy;
     }
@@ -206,7 +207,13 @@ export async function evaluateGenerator(opts: EvaluateGeneratorOptions): Promise
   } finally {
     if (ownClassifier) classifier?.dispose();
   }
-  return { scores, classifier: classifier?.name ?? null, criticCurve, timings };
+  return {
+    scores,
+    classifier: classifier?.name ?? null,
+    classifierAccuracy: scores.classifier_accuracy ?? null,
+    criticCurve,
+    timings,
+  };
 }
 
 function parseProtocol(p: EvalProtocol): EvalProtocol {

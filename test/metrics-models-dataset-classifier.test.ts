@@ -44,6 +44,9 @@ function referenceIS(probs: Float32Array, n: number, c: number, splits: number):
   return { mean, std };
 }
 
+
+/** generous: the machine that runs CI may be shared (these take a tenth of this on an idle 2-core machine) */
+const SLOW = 300_000;
 describe('dataset classifier (ColorMNIST digits) and the Inception score from images', () => {
   let cacheDir: string;
   let dataset: Dataset;
@@ -56,7 +59,7 @@ describe('dataset classifier (ColorMNIST digits) and the Inception score from im
     const t0 = performance.now();
     clf = await getDatasetClassifier(dataset, { steps: STEPS, seed: 1, cacheDir });
     trainMs = performance.now() - t0;
-  });
+  }, SLOW);
   afterAll(async () => {
     clf?.dispose();
     await rm(cacheDir, { recursive: true, force: true });
@@ -106,7 +109,7 @@ describe('dataset classifier (ColorMNIST digits) and the Inception score from im
     expect(other.fromCache).toBe(false);
     expect(other.name).not.toBe(clf.name);
     other.dispose();
-  });
+  }, SLOW);
 
   it('Inception score of shuffled real test digits is high and matches a float64 computation', () => {
     const n = 1000;
