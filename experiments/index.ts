@@ -66,16 +66,22 @@ export const PAPER_EVAL: EvalProtocol = {
 
 /**
  * The quick protocol. IS on 1,000 samples in 10 splits (WGAN-GP's training-time monitor uses the same N); the
- * ColorMNIST classifier trains 300 steps once and is cached; MS-SSIM diversity keeps paper-spec's 5 × 64 (cheap
- * at 28×28); the critic trains 250 steps (a coarse estimate: enough to rank a collapsed model below a good one,
- * not to converge); FID on 1,000 samples (biased upwards at small N: compare quick FIDs only with each other).
+ * ColorMNIST classifier trains 300 steps once and is cached (held-out accuracy 0.93); MS-SSIM diversity keeps
+ * paper-spec's 5 × 64; the critic trains 200 steps at batch 64 (a coarse estimate: enough to rank a collapsed model
+ * below a good one, not to converge); FID on 1,000 samples (biased upwards at small N: compare quick FIDs only with
+ * each other).
+ *
+ * Measured (2026-11-22, one intra-op thread, an untrained quick DCGAN, the critic at the quick width — pass
+ * `criticArch: preset.arch`; at evaluateGenerator's default width 1 the same protocol did not finish in 575 s):
+ * 250 critic steps + the rest took 55 s of CPU (185 s wall under a load average of 9–12 from other jobs):
+ * IS 3 s, MS-SSIM 18 s, critic 159 s, FID 5 s wall. 200 critic steps bring the CPU cost to about 45 s.
  */
 export const QUICK_EVAL: EvalProtocol = {
   inceptionSamples: 1_000,
   inceptionSplits: 10,
   diversityBatches: 5,
   diversityBatchSize: 64,
-  criticSteps: 250,
+  criticSteps: 200,
   criticBatchSize: 64,
   fidSamples: 1_000,
   classifierSteps: 300,
