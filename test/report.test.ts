@@ -372,6 +372,11 @@ describe('ganstudy plots (CLI)', () => {
       const bad = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'plots', '--k', 'zero'], { encoding: 'utf8', timeout: 60_000 });
       expect(bad.status).toBe(2);
       expect(bad.stderr).toMatch(/--k/);
+      const missing = path.join(dir, 'no-such-store');
+      const none = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'plots', '--tracking-uri', missing], { encoding: 'utf8', timeout: 60_000 });
+      expect(none.status).toBe(1);
+      expect(none.stderr).toMatch(/does not exist/);
+      expect(existsSync(missing)).toBe(false); // a typo must not create an empty store
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -3,10 +3,11 @@
  * results/<sweep>/ (figures, README.md) from the tracking store alone. Without --sweep, every experiment that
  * holds ganstudy runs (tag ganstudy.sweep) is reported.
  */
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { discoverSweeps, generateReport } from '../../report/index.js';
-import { createTracker } from '../../tracking/index.js';
+import { createTracker, fileStoreRoot } from '../../tracking/index.js';
 
 const USAGE = `usage: ganstudy plots [--sweep <name> ...] [--out <dir>] [--k <n>] [--tracking-uri <uri>]
 
@@ -54,7 +55,13 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const t0 = Date.now();
-  const tracker = createTracker(args['tracking-uri']);
+  const uri = args['tracking-uri'] ?? process.env.MLFLOW_TRACKING_URI ?? './mlruns';
+  // opening a file store creates it: a report must not leave an empty ./mlruns behind a typo
+  if (!/^https?:\/\//.test(uri) && !existsSync(fileStoreRoot(uri))) {
+    process.stderr.write(`ganstudy plots: tracking store ${fileStoreRoot(uri)} does not exist; run a sweep first or set MLFLOW_TRACKING_URI / --tracking-uri\n`);
+    return 1;
+  }
+  const tracker = createTracker(uri);
   try {
     let sweeps = args.sweep;
     if (sweeps.length === 0) {
@@ -81,6 +88,10 @@ export async function run(argv: string[]): Promise<number> {
     }
     process.stdout.write(`report took ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     return 0;
+  } catch (err) {
+    // expected failures (unknown sweep, unreachable server) are reported by their message, not a stack
+    process.stderr.write(`ganstudy plots: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
   } finally {
     await tracker.close();
   }
