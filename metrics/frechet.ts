@@ -278,33 +278,18 @@ export function symmetricEigenvalues(S: Float64Array, n: number): Float64Array {
 export function traceSqrtProduct(sigma1: Float64Array, sigma2: Float64Array, n: number): number {
   const { L, perm, rank: r } = pivotedCholesky(sigma1, n);
   if (r === 0) return 0;
-  // T = (P Σ2 P^T) L  (n × r): T[i][c] = Σ_{k ≥ c} S[perm i][perm k] L[k][c]
-  const T = new Float64Array(n * r);
+  // M = Lᵀ S L with S = P Σ2 Pᵀ, as two blocked products of rows (dense: the triangular zeros are cheaper to
+  // multiply than to skip with a branchy loop): Tᵀ = Lᵀ S (row c of Tᵀ · row i of S), then M = Lᵀ · T.
+  const S = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     const si = perm[i]! * n;
-    const ti = i * r;
-    for (let k = 0; k < n; k++) {
-      const s = sigma2[si + perm[k]!]!;
-      if (s === 0) continue;
-      const lk = k * n;
-      const cmax = Math.min(k, r - 1);
-      for (let c = 0; c <= cmax; c++) T[ti + c] += s * L[lk + c]!;
-    }
+    for (let k = 0; k < n; k++) S[i * n + k] = sigma2[si + perm[k]!]!;
   }
-  // M = L^T T (r × r, symmetric): M[a][b] = Σ_{k ≥ a} L[k][a] T[k][b]; the upper triangle, then mirrored
-  const M = new Float64Array(r * r);
-  for (let k = 0; k < n; k++) {
-    const lk = k * n;
-    const tk = k * r;
-    const amax = Math.min(k, r - 1);
-    for (let a = 0; a <= amax; a++) {
-      const l = L[lk + a]!;
-      if (l === 0) continue;
-      const ma = a * r;
-      for (let b = a; b < r; b++) M[ma + b] += l * T[tk + b]!;
-    }
-  }
-  for (let a = 0; a < r; a++) for (let b = 0; b < a; b++) M[a * r + b] = M[b * r + a]!;
+  const Lt = new Float64Array(r * n);
+  for (let k = 0; k < n; k++) for (let c = 0; c < Math.min(k + 1, r); c++) Lt[c * n + k] = L[k * n + c]!;
+  const Tt = gramMatrix(Lt, r, S, n, n); // r × n, Tᵀ[c][i] = Σ_k L[k][c] S[i][k]
+  const M = gramMatrix(Lt, r, Tt, r, n); // r × r
+  for (let a = 0; a < r; a++) for (let b = 0; b < a; b++) M[a * r + b] = M[b * r + a] = 0.5 * (M[a * r + b]! + M[b * r + a]!);
   const eig = symmetricEigenvalues(M, r);
   let tr = 0;
   for (let i = 0; i < r; i++) tr += Math.sqrt(Math.max(eig[i]!, 0));
