@@ -98,7 +98,8 @@ export async function runSweep(file: string, opts: RunSweepOptions = {}): Promis
   const { spec, label, file: absFile } = await loadSweepFile(file);
   const parallel = Math.max(1, opts.parallel ?? spec.parallel ?? 1);
   const phase1 = expandSweep(spec, { label });
-  const tracker = createTracker(opts.trackingUri);
+  // a dry run only peeks at the store: give up on an unreachable server quickly instead of retrying for minutes
+  const tracker = createTracker(opts.trackingUri, opts.dryRun ? { requestMaxWaitMs: 8_000, requestTimeoutMs: 5_000 } : undefined);
   const result: SweepResult = { exitCode: 0, trials: [] };
   try {
     if (opts.dryRun) {
