@@ -12,3 +12,9 @@ export function formatMeanStd(mean: number, std: number): string {
 export function cell(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 }
+
+/** A run's name without the `<model>/<dataset>/` prefix that trial names carry, for labels inside a figure of that model and dataset. */
+export function shortRunLabel(runName: string, model: string, dataset: string): string {
+  const prefix = `${model}/${dataset}/`;
+  return runName.startsWith(prefix) && runName.length > prefix.length ? runName.slice(prefix.length) : runName;
+}

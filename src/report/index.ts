@@ -11,7 +11,7 @@ import { curvesSpec, type CurveSeries } from './figures/curves.js';
 import { metricPlotSpec } from './figures/metric-plot.js';
 import { renderVegaLite } from './figures/render.js';
 import { writeSampleGrid, type SampleTile } from './figures/sample-grid.js';
-import { formatNumber } from './format.js';
+import { formatNumber, shortRunLabel } from './format.js';
 import { renderReadme } from './markdown.js';
 import { loadSweepRuns } from './query.js';
 import { orderDatasets, orderModels, selectTopSets } from './select.js';
@@ -125,7 +125,7 @@ async function reportSweep(opts: ReportOptions, sweep: string, k: number): Promi
         }
         tiles.push({
           title: model,
-          subtitle: `best ${primary.metric} ${formatNumber(primary.bestValue)} · ${primary.best.runName}`,
+          subtitle: `best ${primary.metric} ${formatNumber(primary.bestValue)} · ${shortRunLabel(primary.best.runName, model, dataset)}`,
           image,
         });
       }

@@ -5,6 +5,7 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import type { MetricPoint } from '../../tracking/types.js';
+import { shortRunLabel } from '../format.js';
 
 export const MAX_POINTS = 400;
 export const CURVE_PANEL = { width: 260, height: 160 };
@@ -26,12 +27,13 @@ export function thin(points: readonly MetricPoint[], max = MAX_POINTS): MetricPo
 }
 
 export function curvesSpec(dataset: string, model: string, rankedBy: string, series: readonly CurveSeries[]): TopLevelSpec {
+  const label = (s: CurveSeries): string => `#${s.rank} ${shortRunLabel(s.runName, model, dataset)}`;
   const rows = series.flatMap((s) =>
     thin(s.points)
       .filter((p) => Number.isFinite(p.value))
-      .map((p) => ({ run: `#${s.rank} ${s.runName}`, rank: s.rank, loss: s.loss, step: p.step, value: p.value })),
+      .map((p) => ({ run: label(s), rank: s.rank, loss: s.loss, step: p.step, value: p.value })),
   );
-  const runs = [...new Set(series.map((s) => `#${s.rank} ${s.runName}`))];
+  const runs = [...new Set(series.map(label))];
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: `${dataset} · ${model}: training curves`, subtitle: `top runs by ${rankedBy}` },
@@ -47,7 +49,14 @@ export function curvesSpec(dataset: string, model: string, rankedBy: string, ser
       encoding: {
         x: { field: 'step', type: 'quantitative', title: 'step' },
         y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
-        color: { field: 'run', type: 'nominal', sort: runs, title: 'run (rank)', scale: { scheme: 'tableau10' } },
+        color: {
+          field: 'run',
+          type: 'nominal',
+          sort: runs,
+          title: 'run (rank)',
+          scale: { scheme: 'tableau10' },
+          legend: { orient: 'bottom', columns: 2, labelLimit: 600 },
+        },
         detail: { field: 'run', type: 'nominal' },
       },
     },
