@@ -3,8 +3,9 @@
  * (default data/img_align_celeba); it is decoded once into a cache under .cache/datasets/.
  *
  * Grids: a RECOLLECTION of the paper's appendix (shared/paper-spec.md §4, [R]); see sweeps/paper-colormnist.ts.
- * CelebA has no classes, so there is no dataset classifier for the Inception-style score: the study ranks by
- * MS-SSIM diversity, the independent critic and FID here. Refinement ranks by the critic.
+ * CelebA has no class labels, so ganstudy has no dataset classifier for it: no Inception-style score and no FID
+ * (both need classifier features; the schema refuses them for CelebA). The study ranks by MS-SSIM diversity and
+ * the independent critic here; refinement ranks by the critic.
  *
  *   npm run sweep -- sweeps/paper-celeba.ts --dry-run
  */
@@ -25,7 +26,7 @@ export default defineSweep({
     'alpha-gan': { lrG: [2e-4, 5e-4], lrD: [1e-4, 2e-4], beta1: [0.5], nG: [1, 2, 5], reconLambda: [1, 10, 100] },
   },
   seeds: [0],
-  metrics: ['ms_ssim', 'critic_w', 'fid'],
+  metrics: ['ms_ssim', 'critic_w'],
   dataDirs: { celeba: process.env.CELEBA_DIR ?? 'data/img_align_celeba' },
   refine: { topK: 3, seeds: [1, 2], metric: 'critic_w' },
 });

@@ -84,12 +84,15 @@ function range(from: number, to: number, by: number): number[] {
 describe('sweep end to end (real MLflow server)', () => {
   const uri = inject('mlflowUri');
   const name = `e2e-${process.pid}`;
-  const env = () => cliEnv({ MLFLOW_TRACKING_URI: uri, TINY_NAME: name, TINY_DIVERGE: '1', TINY_LRS: '1e-4,2e-4', TINY_STEPS: '12', TINY_EVAL_EVERY: '6' });
+  const env = () => cliEnv({ MLFLOW_TRACKING_URI: uri, TINY_NAME: name, TINY_DIVERGE: '1', TINY_LRS: '1e-4,2e-4', TINY_STEPS: '12', TINY_EVAL_EVERY: '6', TINY_METRICS: 'ms_ssim,fid' });
 
   it('runs every trial once, records params/tags/metrics/artifacts, fails the diverging trial and goes on', async () => {
     const r = await runCli(['sweep', TINY, '--parallel', '2'], env());
     expect(r.code, r.stdout + r.stderr).toBe(1); // one trial diverged
     expect(r.stdout).toMatch(/\[3\/3 done, 1 failed\]/);
+    // the FID classifier is trained once before the parallel trials, which then find it in the cache
+    expect(r.stdout + r.stderr).toMatch(/\[prepare\] synthetic-class-cnn@[0-9a-f]+: ready for 3 trial/);
+    expect(r.stderr).toMatch(/loaded from/);
     const tracker = createTracker(uri);
     try {
       const runs = await runsOf(tracker, name);
@@ -101,6 +104,8 @@ describe('sweep end to end (real MLflow server)', () => {
         expect(run.info.runName).toBe(`dcgan/synthetic/lr_g=${run.params.lr_g === '0.0001' ? '1e-4' : '2e-4'},seed=1`);
         expect(run.tags).toMatchObject({ 'ganstudy.sweep': name, 'ganstudy.model': 'dcgan', 'ganstudy.dataset': 'synthetic' });
         expect(run.tags['mlflow.source.git.commit']).toMatch(/^[0-9a-f]{40}$/);
+        expect(run.tags['ganstudy.classifier']).toMatch(/^synthetic-class-cnn@/);
+        expect(Number.isFinite(run.metrics['eval/fid'])).toBe(true);
         expect(run.params).toMatchObject({ model: 'dcgan', dataset: 'synthetic', seed: '1', steps: '12', batch_size: '16', z_dim: '16', width_multiplier: '0.25' });
         for (const key of ['lr_d', 'beta1', 'beta2', 'n_g', 'n_d', 'critic_steps', 'resolution']) expect(run.params).toHaveProperty(key);
         expect(Number.isFinite(run.metrics['eval/ms_ssim'])).toBe(true);

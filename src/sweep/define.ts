@@ -242,6 +242,18 @@ export const SweepSpecSchema = z
         message: `ranks by "${spec.refine.metric}", which is not in metrics [${spec.metrics.join(', ')}]`,
       });
     }
+    // IS and FID score with a classifier ganstudy trains on the dataset's labels; these datasets have none
+    const unlabeled = spec.datasets.filter((d) => d === 'celeba' || d === 'folder');
+    const needClassifier = spec.metrics.filter((m) => m === 'inception_score' || m === 'fid');
+    if (unlabeled.length > 0 && needClassifier.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['metrics'],
+        message:
+          `${needClassifier.join(' and ')} need a dataset classifier, and ${unlabeled.join(', ')} has no class labels to train one; ` +
+          'drop them from metrics (ms_ssim and critic_w need no classifier) or sweep that dataset separately',
+      });
+    }
     for (const model of Object.keys(spec.perModel ?? {})) {
       if (!spec.models.includes(model as ModelName)) {
         ctx.addIssue({

@@ -25,6 +25,7 @@ import { gitCommit } from '../tracking/git.js';
 import { TAGS, type MetricPoint, type Run, type RunInfo, type Tracker } from '../tracking/types.js';
 import type { Trial } from './expand.js';
 import { trialParams } from './params.js';
+import { defaultCacheDir } from './prepare.js';
 
 export const RESUMED_FROM_TAG = 'ganstudy.resumed_from_step';
 export const PHASE_TAG = 'ganstudy.phase';
@@ -272,7 +273,7 @@ export async function runTrial(trial: Trial, opts: RunTrialOptions): Promise<Tri
         protocol: trial.eval,
         metrics: trial.metrics,
         seed: trial.seed,
-        cacheDir: opts.cacheDir ?? process.env.GANSTUDY_CACHE_DIR ?? path.resolve('.cache/metrics'),
+        cacheDir: opts.cacheDir ?? defaultCacheDir(),
         onProgress: (msg: string) => log(`[trial ${trial.index}] eval: ${msg}`),
       });
       const report = await raceAbort(evalRun, opts.signal);

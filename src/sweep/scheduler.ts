@@ -22,6 +22,7 @@ import { createTracker } from '../tracking/index.js';
 import { TAGS, type Run, type Tracker } from '../tracking/types.js';
 import { expandRefine, expandSweep, type Trial, type TrialPhase } from './expand.js';
 import { loadSweepFile } from './load.js';
+import { classifierNeeds } from './prepare.js';
 import { threadsPerTrial } from './threads.js';
 
 export { threadsPerTrial };
@@ -116,7 +117,19 @@ export async function runSweep(file: string, opts: RunSweepOptions = {}): Promis
     );
     const ctx: PhaseContext = { absFile, runsDir, threads, parallel, trackingUri: tracker.uri, retryDiverged: opts.retryDiverged ?? false, out, err, signal: opts.signal };
     let runs = await tracker.searchRuns([experimentId]);
-    const r1 = await runPhase('grid', phase1, statusByTrial(runs), ctx);
+    const known = statusByTrial(runs);
+    const pending = phase1.filter((t) => known.get(t.trialId)?.status !== 'FINISHED' && !known.get(t.trialId)?.diverged);
+    if (parallel > 1 && classifierNeeds(pending).length > 0) {
+      // train shared classifiers once, with every core, instead of once per parallel trial
+      const code = await runChild(['--prepare'], '[prepare] ', cores, ctx);
+      if (opts.signal?.aborted) {
+        say(`sweep ${spec.name}: interrupted before any trial started`);
+        result.exitCode = TRIAL_EXIT.interrupted;
+        return result;
+      }
+      if (code !== 0) say(`[prepare] exit ${code}: the trials will train the classifiers they need themselves`);
+    }
+    const r1 = await runPhase('grid', phase1, known, ctx);
     result.trials.push(...r1);
     if (spec.refine && !opts.signal?.aborted) {
       runs = await tracker.searchRuns([experimentId]);
@@ -280,6 +293,33 @@ async function runPhase(
     ctx.signal?.removeEventListener('abort', onAbort);
   }
   return results;
+}
+
+/** Runs `ganstudy trial <file> <args>` with `threads` intra-op threads, its output prefixed; resolves with its exit code. */
+async function runChild(args: string[], prefix: string, threads: number, ctx: PhaseContext): Promise<number> {
+  const { cmd, prefixArgs } = childCommand();
+  const child = spawn(cmd, [...prefixArgs, 'trial', ctx.absFile, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      MLFLOW_TRACKING_URI: ctx.trackingUri,
+      TF_NUM_INTRAOP_THREADS: String(threads),
+      TF_NUM_INTEROP_THREADS: '1',
+      GANSTUDY_PARENT_PID: String(process.pid),
+    },
+  });
+  const onAbort = (): void => void child.kill('SIGINT');
+  ctx.signal?.addEventListener('abort', onAbort, { once: true });
+  prefixLines(child.stdout, prefix, ctx.out);
+  prefixLines(child.stderr, prefix, ctx.err);
+  try {
+    return await new Promise<number>((resolve) => {
+      child.on('error', () => resolve(TRIAL_EXIT.failed));
+      child.on('exit', (c) => resolve(c ?? TRIAL_EXIT.interrupted));
+    });
+  } finally {
+    ctx.signal?.removeEventListener('abort', onAbort);
+  }
 }
 
 /** Copies a child's output line by line with a prefix; progress lines ending in \r become lines too. */

@@ -20,10 +20,12 @@ options:
   --phase P           grid (default) or refine (the sweep's second phase, computed from the tracker's scores)
   --runs-dir DIR      checkpoint root (default ./runs, or GANSTUDY_RUNS_DIR)
   --retry-diverged    train again a trial that diverged before
+  --prepare           instead of a trial: train (or find cached) the dataset classifiers the sweep's metrics need
+                      (\`ganstudy sweep\` does this once before starting trials in parallel)
 `;
 
 export async function run(argv: string[]): Promise<number> {
-  let values: { index?: string; phase?: string; 'runs-dir'?: string; 'retry-diverged'?: boolean; help?: boolean };
+  let values: { index?: string; phase?: string; 'runs-dir'?: string; 'retry-diverged'?: boolean; prepare?: boolean; help?: boolean };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -34,6 +36,7 @@ export async function run(argv: string[]): Promise<number> {
         phase: { type: 'string' },
         'runs-dir': { type: 'string' },
         'retry-diverged': { type: 'boolean' },
+        prepare: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -48,6 +51,20 @@ export async function run(argv: string[]): Promise<number> {
   if (positionals.length !== 1) {
     process.stderr.write(`ganstudy trial: expected one sweep file, got ${positionals.length}\n\n${USAGE}`);
     return TRIAL_EXIT.usage;
+  }
+  if (values.prepare) {
+    try {
+      const { spec, label } = await loadSweepFile(positionals[0]);
+      const { prepareClassifiers } = await import('../../sweep/prepare.js');
+      await prepareClassifiers(expandSweep(spec, { label }), { log: (line) => process.stderr.write(`${line}\n`) });
+      return 0;
+    } catch (e) {
+      if (e instanceof SweepSpecError) {
+        process.stderr.write(`${e.message}\n`);
+        return TRIAL_EXIT.usage;
+      }
+      throw e;
+    }
   }
   const rawIndex = values.index ?? process.env.JOB_COMPLETION_INDEX;
   const index = Number(rawIndex);
