@@ -55,6 +55,8 @@ export interface TrialTiming {
   evalSec: number;
   /** time the trial spent blocked in tracker calls */
   trackingSec: number;
+  /** CPU time of the whole process (all TensorFlow threads): what the trial costs on an idle machine */
+  cpuSec: number;
 }
 
 export interface RunTrialOptions {
@@ -122,6 +124,7 @@ export async function runTrial(trial: Trial, opts: RunTrialOptions): Promise<Tri
   const { tracker, experimentId } = opts;
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   let trackingMs = 0;
   /** awaited tracker call, timed */
   const track = async <T>(call: () => Promise<T>): Promise<T> => {
@@ -195,6 +198,10 @@ export async function runTrial(trial: Trial, opts: RunTrialOptions): Promise<Tri
     trainSec: trainMs / 1000,
     evalSec: evalMs / 1000,
     trackingSec: trackingMs / 1000,
+    cpuSec: (() => {
+      const c = process.cpuUsage(cpu0);
+      return (c.user + c.system) / 1e6;
+    })(),
   });
   const settle = async (): Promise<void> => {
     await Promise.allSettled(pending);
@@ -210,6 +217,7 @@ export async function runTrial(trial: Trial, opts: RunTrialOptions): Promise<Tri
       { key: 'perf/train_seconds', value: t.trainSec, step, timestamp: now },
       { key: 'perf/eval_seconds', value: t.evalSec, step, timestamp: now },
       { key: 'perf/tracking_seconds', value: t.trackingSec, step, timestamp: now },
+      { key: 'perf/cpu_seconds', value: t.cpuSec, step, timestamp: now },
       { key: 'perf/tracking_share', value: t.trialSec > 0 ? t.trackingSec / t.trialSec : 0, step, timestamp: now },
     ];
     if (status === 'FINISHED') await track(() => tracker.logMetrics(runId, perf));
@@ -337,7 +345,7 @@ export async function runTrial(trial: Trial, opts: RunTrialOptions): Promise<Tri
     const t = timing();
     log(
       `[trial ${trial.index}] finished in ${t.trialSec.toFixed(1)} s (train ${t.trainSec.toFixed(1)} s, eval ${t.evalSec.toFixed(1)} s, ` +
-        `tracking ${t.trackingSec.toFixed(2)} s = ${((100 * t.trackingSec) / Math.max(t.trialSec, 1e-9)).toFixed(2)}%)`,
+        `tracking ${t.trackingSec.toFixed(2)} s = ${((100 * t.trackingSec) / Math.max(t.trialSec, 1e-9)).toFixed(2)}%; CPU ${t.cpuSec.toFixed(1)} s)`,
     );
     return {
       status: 'finished',
