@@ -32,6 +32,8 @@ interface Fixture {
   model: string;
   status: 'FINISHED' | 'FAILED';
   scores: Record<string, number>;
+  /** generator updates per step (n_d is 1): the README relates it to the ranking */
+  nG: number;
 }
 
 function runName(model: string, dataset: string, i: number): string {
@@ -39,9 +41,9 @@ function runName(model: string, dataset: string, i: number): string {
 }
 
 /** Which runs fail, and the scores every run gets (FAILED ones get the "best" values so ranking them would show). */
-function planRuns(): Omit<Fixture, 'runId'>[] {
+function planRuns(): Omit<Fixture, 'runId' | 'nG'>[] {
   const rng = createRng(1234);
-  const out: Omit<Fixture, 'runId'>[] = [];
+  const out: Omit<Fixture, 'runId' | 'nG'>[] = [];
   for (const dataset of DATASETS) {
     for (const model of MODELS) {
       for (let i = 0; i < RUNS_PER_MODEL; i++) {
@@ -89,6 +91,8 @@ async function buildStore(tracker: Tracker, samplePng: string): Promise<Fixture[
       batch_size: 64,
       'eval.inception_samples': 1000,
       'eval.critic_steps': 150,
+      n_g: 1 + (n % 3 === 0 ? 1 : 0),
+      n_d: 1,
     });
     const t = Date.now();
     const points = Object.entries(plan.scores).map(([m, value]) => ({ key: `eval/${m}`, value, step: 200, timestamp: t }));
@@ -105,7 +109,7 @@ async function buildStore(tracker: Tracker, samplePng: string): Promise<Fixture[
     if (plan.status === 'FAILED') await tracker.setTags(info.runId, { 'ganstudy.top10.critic_w': 'true' });
     if (n === 1) await tracker.setTags(info.runId, { 'ganstudy.top10.kid': 'true' });
     await tracker.setRunStatus(info.runId, plan.status, Date.now());
-    fixtures.push({ ...plan, runId: info.runId });
+    fixtures.push({ ...plan, runId: info.runId, nG: 1 + (n % 3 === 0 ? 1 : 0) });
   }
   await tracker.flush();
   return fixtures;
@@ -281,6 +285,14 @@ describe.each(backends)('report over the %s', (_label, makeStore) => {
     expect(readme).toContain('colormnist-classifier');
     expect(readme).toContain('## Comparison with the paper');
     expect(readme).toContain('No numbers from the paper could be verified');
+    // generator updates per D update: top-10 by critic_w against all finished runs (colormnist, wgan-gp)
+    const m = /colormnist\/wgan-gp: mean n_g\/n_d ([\d.]+) in the top-10 by critic_w vs ([\d.]+) over all (\d+) finished runs/.exec(readme);
+    expect(m, 'n_g/n_d evidence for colormnist/wgan-gp').not.toBeNull();
+    const finished = fixtures.filter((f) => f.dataset === 'colormnist' && f.model === 'wgan-gp' && f.status === 'FINISHED');
+    const top = expectedTop(fixtures, 'colormnist', 'wgan-gp', 'critic_w');
+    expectClose(Number(m![1]), top.reduce((a, f) => a + f.nG, 0) / top.length, 'top-10 mean n_g/n_d');
+    expectClose(Number(m![2]), finished.reduce((a, f) => a + f.nG, 0) / finished.length, 'mean n_g/n_d');
+    expect(Number(m![3])).toBe(finished.length);
   });
 
   it('writes every figure as files that decode to images of the expected size', async () => {

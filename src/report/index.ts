@@ -14,12 +14,12 @@ import { writeSampleGrid, type SampleTile } from './figures/sample-grid.js';
 import { formatNumber, shortRunLabel } from './format.js';
 import { renderReadme } from './markdown.js';
 import { loadSweepRuns } from './query.js';
-import { orderDatasets, orderModels, selectTopSets } from './select.js';
+import { orderDatasets, orderModels, primarySet, selectTopSets } from './select.js';
 import { applyTagChanges, planTagChanges } from './tags.js';
 import { REPORT_TAG, TRAIN_PREFIX, type FigureFiles, type ReportSummary, type SweepReport, type TopSet } from './types.js';
 
 export * from './types.js';
-export { selectTopSets, rankGroup, compareRuns, directionOf, orderModels } from './select.js';
+export { selectTopSets, rankGroup, compareRuns, directionOf, orderModels, primarySet, PRIMARY_METRIC_ORDER } from './select.js';
 export { planTagChanges, applyTagChanges, topTagKey } from './tags.js';
 export { discoverSweeps, type ExperimentLister, type ExperimentRef } from './experiments.js';
 export { loadSweepRuns } from './query.js';
@@ -27,9 +27,6 @@ export { tableHeader } from './markdown.js';
 export { metricPlotSize } from './figures/metric-plot.js';
 export { sampleGridSize } from './figures/sample-grid.js';
 export { PNG_SCALE } from './figures/render.js';
-
-/** Which metric picks a model's "top runs" for the curves and its "best run" for the sample grid. */
-export const PRIMARY_METRIC_ORDER = ['critic_w', 'fid', 'inception_score', 'kid', 'ms_ssim'] as const;
 
 export interface ReportOptions {
   tracker: Tracker;
@@ -51,15 +48,6 @@ export function sweepDirName(sweep: string): string {
 
 function fileSafe(s: string): string {
   return s.replace(/[^A-Za-z0-9._-]+/g, '_');
-}
-
-function primarySet(sets: readonly TopSet[], preferred?: string): TopSet | undefined {
-  const order = preferred ? [preferred, ...PRIMARY_METRIC_ORDER] : [...PRIMARY_METRIC_ORDER];
-  for (const m of order) {
-    const s = sets.find((x) => x.metric === m);
-    if (s) return s;
-  }
-  return sets[0];
 }
 
 async function reportSweep(opts: ReportOptions, sweep: string, k: number): Promise<SweepReport> {

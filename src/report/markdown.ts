@@ -7,7 +7,8 @@ import path from 'node:path';
 import { TAGS } from '../tracking/types.js';
 import { cell, formatMeanStd, formatNumber } from './format.js';
 import { formatValues, protocolRows } from './protocol.js';
-import { orderDatasets, orderModels } from './select.js';
+import { mean } from './stats.js';
+import { orderDatasets, orderModels, primarySet } from './select.js';
 import type { FigureFiles, ReportRun, TopSet } from './types.js';
 
 export interface ReadmeInput {
@@ -73,6 +74,26 @@ function rankingLine(sets: readonly TopSet[]): string {
   return sorted.map((s) => `${s.model} (${formatNumber(s.bestValue)})`).join(sorted[0]?.direction === 'higher' ? ' > ' : ' < ');
 }
 
+/**
+ * Generator updates per discriminator update (params n_g / n_d, as the sweep logs ModelHyperparameters):
+ * where the sweep varied them, the mean ratio among a model's top runs against all its finished runs.
+ */
+function updateRatioEvidence(runs: readonly ReportRun[], topSets: readonly TopSet[]): string {
+  const ratio = (r: ReportRun): number => Number(r.params['n_g']) / Number(r.params['n_d']);
+  const parts: string[] = [];
+  for (const d of orderDatasets(topSets.map((s) => s.dataset))) {
+    for (const m of orderModels(topSets.filter((s) => s.dataset === d).map((s) => s.model))) {
+      const finished = runs.filter((r) => r.dataset === d && r.model === m && r.status === 'FINISHED' && Number.isFinite(ratio(r)));
+      if (new Set(finished.map(ratio)).size < 2) continue;
+      const p = primarySet(topSets.filter((s) => s.dataset === d && s.model === m));
+      if (!p) continue;
+      const top = p.top.filter((r) => Number.isFinite(ratio(r)));
+      parts.push(`${d}/${m}: mean n_g/n_d ${formatNumber(mean(top.map(ratio)))} in the top-${p.k} by ${p.metric} vs ${formatNumber(mean(finished.map(ratio)))} over all ${finished.length} finished runs`);
+    }
+  }
+  return parts.length ? parts.join('; ') : 'not tested: no model in this sweep varied n_g / n_d';
+}
+
 function comparisonSection(runs: readonly ReportRun[], topSets: readonly TopSet[]): string[] {
   const out: string[] = [
     '## Comparison with the paper',
@@ -127,7 +148,7 @@ function comparisonSection(runs: readonly ReportRun[], topSets: readonly TopSet[
         ? `; top-k mean MS-SSIM of samples (higher = less diverse): ${msSsim.map((s) => `${s.dataset}/${s.model} ${formatNumber(s.mean)}`).join(', ')}`
         : ''
     } |`,
-    '| more generator than discriminator updates per step helped | [S] paper notes | not tested by the report: compare the params of the top runs (MLflow UI, with the tag filter above) |',
+    `| more generator than discriminator updates per step helped | [S] paper notes | ${updateRatioEvidence(runs, topSets)} |`,
     '',
   );
   return out;

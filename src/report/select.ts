@@ -88,3 +88,16 @@ export function selectTopSets(runs: readonly ReportRun[], k: number): TopSet[] {
   }
   return out;
 }
+
+/** Which metric picks a model's "top runs" for the curves and its "best run" for the sample grid. */
+export const PRIMARY_METRIC_ORDER = ['critic_w', 'fid', 'inception_score', 'kid', 'ms_ssim'] as const;
+
+/** The top set of the first metric in PRIMARY_METRIC_ORDER (or `preferred`) that the sets hold. */
+export function primarySet(sets: readonly TopSet[], preferred?: string): TopSet | undefined {
+  const order = preferred ? [preferred, ...PRIMARY_METRIC_ORDER] : [...PRIMARY_METRIC_ORDER];
+  for (const m of order) {
+    const s = sets.find((x) => x.metric === m);
+    if (s) return s;
+  }
+  return sets[0];
+}
