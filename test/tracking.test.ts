@@ -6,7 +6,7 @@
  * drill: a server killed mid-run and restarted, and a process that dies with writes still journaled.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -72,6 +72,11 @@ function conformance(name: string, make: () => Tracker, readBack: ReadBackFn, op
         { key: 'eval/fid', value: 999, step: 500, timestamp: t0 + 5 },
         { key: 'eval/fid', value: 30, step: 1500, timestamp: t0 + 2 },
       ]);
+      // NaN/Infinity survive both stores (JSON has no NaN: the REST client sends protobuf's "NaN" strings)
+      await tracker.logMetrics(runId, [
+        { key: 'probe/nonfinite', value: NaN, step: 0, timestamp: t0 },
+        { key: 'probe/nonfinite', value: -Infinity, step: 1, timestamp: t0 },
+      ]);
       await tracker.setTags(runId, { 'ganstudy.model': 'alpha-gan', 'mlflow.source.git.commit': 'deadbeef' });
       await tracker.deleteTag(runId, 'tmp.to_delete');
       await tracker.deleteTag(runId, 'never.there'); // a no-op, not an error
@@ -89,6 +94,10 @@ function conformance(name: string, make: () => Tracker, readBack: ReadBackFn, op
       const hist = await tracker.getMetricHistory(runId, 'train/loss_d');
       expect(hist.map((p) => p.step).sort((a, b) => a - b)).toEqual(Array.from({ length: N_POINTS }, (_, s) => s));
       for (const p of hist) expect(p.value).toBeCloseTo(curve(p.step), 12);
+      // MLflow's SQL store (behind the server) clamps ±Infinity to ±Number.MAX_VALUE; NaN stays NaN
+      const nonfinite = (await tracker.getMetricHistory(runId, 'probe/nonfinite')).sort((a, b) => a.step - b.step).map((p) => p.value);
+      expect(nonfinite[0]).toBeNaN();
+      expect([-Infinity, -Number.MAX_VALUE]).toContain(nonfinite[1]);
       expect((await tracker.getMetricHistory(runId, 'eval/fid')).map((p) => [p.step, p.value]).sort((a, b) => (a[0] as number) - (b[0] as number))).toEqual([[500, 80.5], [1000, 41.25], [1500, 30]]);
     });
 
@@ -200,7 +209,7 @@ import json, sys, math
 import mlflow
 c = mlflow.MlflowClient(tracking_uri=${JSON.stringify(`file:${storeDir}`)})
 r = c.get_run(${JSON.stringify(runId)})
-hist = {k: [{"step": m.step, "value": m.value, "timestamp": m.timestamp} for m in c.get_metric_history(r.info.run_id, k)] for k in r.data.metrics}
+hist = {k: [{"step": m.step, "value": m.value if math.isfinite(m.value) else str(m.value), "timestamp": m.timestamp} for m in c.get_metric_history(r.info.run_id, k)] for k in r.data.metrics}
 # the experiment listing and search go through MLflow's own filter code too
 runs = mlflow.search_runs(experiment_ids=[r.info.experiment_id], filter_string="tags.\`ganstudy.trial_id\` = 'abc123'", output_format="list")
 assert [x.info.run_id for x in runs] == [r.info.run_id], runs
@@ -243,6 +252,37 @@ describe('tracking URI and filters', () => {
 
 // ---------- outage drill on a server of our own ----------
 
+/**
+ * `mlflow server` runs uvicorn as a child process; SIGKILL of the parent (MlflowServer.kill) leaves that
+ * child serving the port. Kill the uvicorn process(es) this test started — found by their unique port —
+ * so the outage is real.
+ */
+function killUvicornOnPort(uri: string): void {
+  const port = new URL(uri).port;
+  let pids: string[] = [];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return; // no /proc: nothing we can find
+  }
+  for (const pid of pids) {
+    let cmd: string[];
+    try {
+      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    const i = cmd.indexOf('--port');
+    if (cmd.some((c) => c === 'uvicorn' || c.endsWith('/uvicorn')) && i >= 0 && cmd[i + 1] === port) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
 describe('outage drill', () => {
   it('keeps logging while the server is down, loses nothing, logs nothing twice; a dead process’s journal is resent', async () => {
     const server = await startMlflowServer();
@@ -254,7 +294,9 @@ describe('outage drill', () => {
       const pt = (s: number): MetricPoint => ({ key: 'train/loss_g', value: s / 7, step: s, timestamp: 1_700_000_000_000 + s });
       for (let s = 0; s < 100; s++) await tracker.logMetrics(runId, [pt(s)]);
       await tracker.flush();
+      killUvicornOnPort(server.uri);
       await server.kill();
+      await expect(fetch(`${server.uri}/health`)).rejects.toThrow(); // the outage is real
 
       let slowest = 0;
       for (let s = 100; s < 300; s++) {
@@ -300,6 +342,7 @@ describe('outage drill', () => {
       await next.close();
     } finally {
       await server.stop();
+      killUvicornOnPort(server.uri);
     }
   }, 180_000);
 });
@@ -311,5 +354,9 @@ afterAll(() => {
     const reqs = trackers.reduce((a, t) => a + t.stats.requests, 0);
     const pts = trackers.reduce((a, t) => a + t.stats.metrics, 0);
     console.log(`log-batch latency over ${reqs} requests (${pts} metrics): median ${q(0.5).toFixed(1)} ms, p90 ${q(0.9).toFixed(1)} ms, max ${q(1).toFixed(1)} ms`);
+    for (const [lo, hi] of [[1, 10], [11, 999], [1000, 1000]] as const) {
+      const sel = trackers.flatMap((t) => t.stats.latenciesMs.filter((_, i) => (t.stats.entities[i] as number) >= lo && (t.stats.entities[i] as number) <= hi)).sort((a, b) => a - b);
+      if (sel.length) console.log(`  ${lo}-${hi} entities: ${sel.length} requests, median ${(sel[Math.floor(sel.length / 2)] as number).toFixed(1)} ms`);
+    }
   }
 });

@@ -6,7 +6,7 @@
  * emptied whenever its queue drains, removed on close.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -107,12 +107,15 @@ export class Journal {
     }
     for (const name of names) {
       if (!name.startsWith(prefix) || !name.endsWith('.jsonl')) continue;
-      const file = path.join(this.dir, name);
-      if (file === this.file) continue;
+      const found = path.join(this.dir, name);
+      if (found === this.file) continue;
       const pid = Number(name.slice(prefix.length).split('-')[0]);
       if (!Number.isInteger(pid) || alive(pid)) continue;
+      // claim the file with an atomic rename: of several trackers starting at once, exactly one adopts it
+      const file = `${this.file}.adopting-${name}`;
       let text: string;
       try {
+        renameSync(found, file);
         text = readFileSync(file, 'utf8');
       } catch {
         continue;

@@ -109,6 +109,8 @@ export interface BatchStats {
   tags: number;
   /** wall ms per successful log-batch request */
   latenciesMs: number[];
+  /** entities (metrics + params + tags) per request, in the order of latenciesMs */
+  entities: number[];
 }
 
 const sleep = (ms: number, keepAlive = false): Promise<void> =>
@@ -175,7 +177,7 @@ export class MlflowRestTracker implements Tracker {
   private readonly errors: Error[] = [];
   private down = false;
   private closed = false;
-  readonly stats: BatchStats = { requests: 0, metrics: 0, params: 0, tags: 0, latenciesMs: [] };
+  readonly stats: BatchStats = { requests: 0, metrics: 0, params: 0, tags: 0, latenciesMs: [], entities: [] };
 
   constructor(uri: string, options: RestTrackerOptions = {}) {
     this.uri = uri.replace(/\/+$/, '');
@@ -576,6 +578,7 @@ export class MlflowRestTracker implements Tracker {
         throw e;
       }
       this.stats.latenciesMs.push(performance.now() - t0);
+      this.stats.entities.push(send.length);
       this.stats.requests++;
       this.stats.metrics += body.metrics.length;
       this.stats.params += body.params.length;
