@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatNumber } from '../src/report/format.js';
 import { thin } from '../src/report/figures/curves.js';
-import { planTagChanges, rankGroup, selectTopSets, type ReportRun } from '../src/report/index.js';
+import { planTagChanges, rankGroup, selectTopSets, sweepDirName, type ReportRun } from '../src/report/index.js';
 
 function run(id: string, name: string, scores: Record<string, number>, status: ReportRun['status'] = 'FINISHED', tags: Record<string, string> = {}): ReportRun {
   return { runId: id, runName: name, experimentId: '1', status, dataset: 'd', model: 'dcgan', scores, trainKeys: [], params: {}, tags };
@@ -50,6 +50,12 @@ describe('planTagChanges', () => {
       { runId: 'c', key: 'ganstudy.top10.kid' },
       { runId: 'd', key: 'ganstudy.top10.fid' },
     ]);
+  });
+});
+
+describe('sweepDirName', () => {
+  it('gives one safe path segment for any experiment name', () => {
+    expect(['quickstart', 'a/b c', '..', '.', ''].map(sweepDirName)).toEqual(['quickstart', 'a_b_c', '_..', '_.', '_']);
   });
 });
 

@@ -42,8 +42,10 @@ export interface ReportOptions {
   onProgress?: (msg: string) => void;
 }
 
+/** The sweep's folder under the results root: a single safe path segment (never '.', '..' or empty). */
 export function sweepDirName(sweep: string): string {
-  return sweep.replace(/[^A-Za-z0-9._-]+/g, '_');
+  const safe = sweep.replace(/[^A-Za-z0-9._-]+/g, '_');
+  return /^\.*$/.test(safe) ? `_${safe}` : safe;
 }
 
 function fileSafe(s: string): string {
