@@ -87,7 +87,12 @@ export const QUICK_EVAL: EvalProtocol = {
   classifierSteps: 300,
 };
 
-/** seconds of training each quickstart trial aims for */
+/**
+ * Seconds of training each quickstart trial aims for. What that buys (measured, DCGAN on ColorMNIST, seed 0):
+ * after 310 steps (60 s) the samples are still uniform noise; at 600 steps stroke-like shapes appear; at 900 steps
+ * (171 s CPU) coloured digit-like blobs on a black background. The quick budget is a smoke test of the whole
+ * loop, not a study: raising this constant scales every model's step count with it.
+ */
 export const QUICK_TRAIN_SECONDS = 60;
 /** network width of the quick budget (× the paper widths; conv widths floor at 8 channels) */
 export const QUICK_WIDTH = 0.25;
