@@ -3,6 +3,9 @@
  * flat params, run names, refine ranking, thread splitting, and the CLI's refusal of a bad sweep file.
  */
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { SCORE_DIRECTIONS } from '../metrics/protocol.js';
@@ -95,6 +98,22 @@ describe('sweep schema', () => {
     );
     expect(noDefault!.code).toBe(2);
     expect(noDefault!.stderr).toContain('no default export');
+  });
+
+  it('`ganstudy trial` takes its index from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) and checks its range', async () => {
+    const scratch = await mkdtemp(path.join(os.tmpdir(), 'ganstudy-trial-index-'));
+    try {
+      const err = await exec(tsx, ['src/cli/main.ts', 'trial', 'test/fixtures/sweeps/tiny.ts'], {
+        env: { ...process.env, JOB_COMPLETION_INDEX: '5', MLFLOW_TRACKING_URI: path.join(scratch, 'mlruns'), TINY_NAME: 'index-check' },
+      }).then(
+        () => null,
+        (e: { code: number; stderr: string }) => e,
+      );
+      expect(err!.code).toBe(2);
+      expect(err!.stderr).toContain('test/fixtures/sweeps/tiny.ts: --index 5: out of range; the grid phase has 1 trial(s) (0..0)');
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
   });
 });
 
