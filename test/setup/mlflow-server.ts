@@ -71,7 +71,8 @@ export async function startMlflowServer(): Promise<MlflowServer> {
         '--backend-store-uri', `sqlite:///${path.join(dir, 'mlflow.db')}`,
         '--artifacts-destination', path.join(dir, 'artifacts'),
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MLFLOW_SERVER_ENABLE_JOB_EXECUTION: 'false' } },
+      // own process group: `mlflow server` forks uvicorn, and a kill must reach both or the port stays served
+      { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, MLFLOW_SERVER_ENABLE_JOB_EXECUTION: 'false' } },
     );
     proc.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
     proc.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
@@ -80,13 +81,22 @@ export async function startMlflowServer(): Promise<MlflowServer> {
   const terminate = async (signal: NodeJS.Signals): Promise<void> => {
     const p = proc;
     if (!p || p.exitCode !== null) return;
+    const killGroup = (sig: NodeJS.Signals): void => {
+      try {
+        if (p.pid !== undefined) process.kill(-p.pid, sig);
+      } catch {
+        // group already gone
+      }
+    };
     await new Promise<void>((resolve) => {
       p.once('exit', () => resolve());
-      p.kill(signal);
+      killGroup(signal);
       setTimeout(() => {
-        if (p.exitCode === null) p.kill('SIGKILL');
+        if (p.exitCode === null) killGroup('SIGKILL');
       }, 10_000).unref();
     });
+    // uvicorn may outlive the parent after a SIGTERM'd parent: make sure the group is gone
+    killGroup('SIGKILL');
     // the server's worker processes hold the port for a moment after the parent exits
     for (let i = 0; i < 40; i++) {
       try {
