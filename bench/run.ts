@@ -7,6 +7,7 @@
  *   npm run bench -- --only models     or --only metrics
  *   npm run bench -- --profile         also per-kernel times of one step of each model (tf.profile)
  *   npm run bench -- --out <file>      write the JSON elsewhere
+ *   npm run bench -- --models dcgan,age --resolutions 28   subsets (development)
  *
  * Ratios are ganstudy / reference for times (< 1: ganstudy faster) and reference / ganstudy for throughputs
  * (pairs/s), so < 1 always means ganstudy is faster. The PyTorch side gets the same number of threads as
@@ -21,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { tf, backendInfo } from '../src/backend/index.js';
 import type { Tensor4D } from '@tensorflow/tfjs-node';
 import { MODEL_NAMES, type ModelName, type Resolution } from '../src/models/types.js';
-import { benchCases, conversionMs, profileModel, timeModel, type ModelTiming } from './models.js';
+import { benchCases, conversionMs, profileModel, timeModel } from './models.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -31,10 +32,20 @@ interface Options {
   only: 'models' | 'metrics' | null;
   profile: boolean;
   out: string;
+  /** subsets for development runs (default: all four models at 28 and 64) */
+  models: ModelName[];
+  resolutions: Resolution[];
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { quick: false, only: null, profile: false, out: path.join(here, 'results', 'latest.json') };
+  const o: Options = {
+    quick: false,
+    only: null,
+    profile: false,
+    out: path.join(here, 'results', 'latest.json'),
+    models: [...MODEL_NAMES],
+    resolutions: [28, 64],
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--quick') o.quick = true;
@@ -47,7 +58,16 @@ function parseArgs(argv: string[]): Options {
       const v = argv[++i];
       if (!v) throw new Error('--out needs a file path');
       o.out = path.resolve(v);
-    } else throw new Error(`unknown option ${a}; use --quick, --only models|metrics, --profile, --out <file>`);
+    } else if (a === '--models') {
+      const v = (argv[++i] ?? '').split(',');
+      const bad = v.filter((m) => !(MODEL_NAMES as readonly string[]).includes(m));
+      if (bad.length > 0) throw new Error(`--models: unknown model(s) ${bad.join(', ')}; choose from ${MODEL_NAMES.join(', ')}`);
+      o.models = v as ModelName[];
+    } else if (a === '--resolutions') {
+      const v = (argv[++i] ?? '').split(',').map(Number);
+      if (v.some((r) => r !== 28 && r !== 32 && r !== 64)) throw new Error(`--resolutions: use 28, 32 and/or 64 (got ${argv[i]})`);
+      o.resolutions = v as Resolution[];
+    } else throw new Error(`unknown option ${a}; use --quick, --only models|metrics, --profile, --models a,b, --resolutions 28,64, --out <file>`);
   }
   return o;
 }
@@ -94,7 +114,16 @@ interface TorchModelsOutput {
   interop_threads: number;
   mkldnn: boolean;
   metrics: Record<string, number>;
-  results: { model: ModelName; resolution: Resolution; ms_per_step: number; ms_min: number; times_ms: number[]; params: Record<string, number>; finite: boolean }[];
+  results: {
+    model: ModelName;
+    resolution: Resolution;
+    ms_per_step: number;
+    ms_min: number;
+    times_ms: number[];
+    params: Record<string, number>;
+    finite: boolean;
+    profile: { op: string; ms: number; calls: number }[] | null;
+  }[];
 }
 
 interface ModelRow {
@@ -108,6 +137,9 @@ interface ModelRow {
   paramsGanstudy: Record<string, number>;
   paramsPytorch: Record<string, number>;
   paramsMatch: boolean;
+  /** per-op time of one step, top 15 (with --profile) */
+  profileGanstudy?: { kernel: string; ms: number; calls: number }[];
+  profilePytorch?: { op: string; ms: number; calls: number }[];
 }
 
 interface MetricRow {
@@ -122,30 +154,34 @@ interface MetricRow {
 
 const fmt = (v: number, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : String(v));
 
-async function benchModels(o: Options, threads: number) {
-  const resolutions: Resolution[] = [28, 64];
-  const cases = benchCases(resolutions, MODEL_NAMES);
-  const warmup = o.quick ? 1 : 2;
-  const steps = o.quick ? 2 : 5;
-  const ours: ModelTiming[] = [];
+/**
+ * Each case runs on both sides back to back (ganstudy, then PyTorch in a child process) so that a ratio is
+ * measured under the same machine load; `onRow` sees every finished row (run.ts saves partial results).
+ */
+async function benchModels(o: Options, threads: number, onRow: (rows: ModelRow[]) => Promise<void>) {
+  const cases = benchCases(o.resolutions, o.models);
+  // a full run must stay within ~8 min on 2 idle cores (WGAN-GP 64×64 alone is several seconds per step)
+  const warmup = 1;
+  const steps = o.quick ? 1 : 3;
+  const rows: ModelRow[] = [];
+  let torchInfo = { version: '', threads: 0, interopThreads: 0, mkldnn: false };
   for (const c of cases) {
     const t = timeModel(c, { warmup, steps });
     log(`ganstudy ${c.model} ${c.arch.resolution}×${c.arch.resolution} (rows ${c.rows}): ${fmt(t.msPerStep)} ms/step [${t.timesMs.map((x) => x.toFixed(0)).join(', ')}]`);
-    ours.push(t);
-  }
-  const config = {
-    threads,
-    warmup,
-    steps,
-    seed: 1,
-    cases: cases.map((c) => ({ model: c.model, arch: c.arch, hp: c.hp, rows: c.rows })),
-  };
-  const torch = runPython<TorchModelsOutput>('torch_models.py', ['--config', JSON.stringify(config)], threads);
-  const rows: ModelRow[] = ours.map((t) => {
-    const p = torch.results.find((r) => r.model === t.model && r.resolution === t.resolution);
-    if (!p) throw new Error(`torch_models.py returned no result for ${t.model} ${t.resolution}`);
+    const config = {
+      threads,
+      warmup,
+      steps,
+      seed: 1,
+      profileSteps: o.profile ? 1 : 0,
+      cases: [{ model: c.model, arch: c.arch, hp: c.hp, rows: c.rows }],
+    };
+    const torch = runPython<TorchModelsOutput>('torch_models.py', ['--config', JSON.stringify(config)], threads);
+    torchInfo = { version: torch.torch, threads: torch.threads, interopThreads: torch.interop_threads, mkldnn: torch.mkldnn };
+    const p = torch.results[0];
+    if (!p) throw new Error(`torch_models.py returned no result for ${c.model} ${c.arch.resolution}`);
     const keys = new Set([...Object.keys(t.params), ...Object.keys(p.params)]);
-    return {
+    const row: ModelRow = {
       model: t.model,
       resolution: t.resolution,
       ganstudyMs: t.msPerStep,
@@ -157,18 +193,16 @@ async function benchModels(o: Options, threads: number) {
       paramsPytorch: p.params,
       paramsMatch: [...keys].every((k) => t.params[k] === p.params[k]),
     };
-  });
-  const conversion = { 28: conversionMs(28), 64: conversionMs(64) };
-  let profile: Record<string, { kernel: string; ms: number; calls: number }[]> | undefined;
-  if (o.profile) {
-    profile = {};
-    for (const c of cases) {
-      const k = `${c.model}@${c.arch.resolution}`;
-      profile[k] = (await profileModel(c)).slice(0, 15);
-      log(`profile ${k}: ${profile[k]!.slice(0, 6).map((x) => `${x.kernel} ${x.ms.toFixed(0)} ms×${x.calls}`).join(', ')}`);
+    if (o.profile) {
+      row.profileGanstudy = (await profileModel(c)).slice(0, 15);
+      row.profilePytorch = p.profile ?? undefined;
     }
+    log(`→ ${c.model} ${c.arch.resolution}: ratio ${fmt(row.ratio, 2)}${row.paramsMatch ? '' : ' (PARAMETER COUNTS DIFFER)'}`);
+    rows.push(row);
+    await onRow(rows);
   }
-  return { rows, warmup, steps, torch: { version: torch.torch, threads: torch.threads, interopThreads: torch.interop_threads, mkldnn: torch.mkldnn }, conversion, profile };
+  const conversion = { 28: conversionMs(28), 64: conversionMs(64) };
+  return { rows, warmup, steps, torch: torchInfo, conversion };
 }
 
 /** IS of 10,000 images incl. the dataset classifier's forward pass, and the independent critic's step time. */
@@ -269,7 +303,17 @@ async function main(): Promise<number> {
   const load = os.loadavg();
   log(`backend ${info.backend}, tfjs ${info.tfjsVersion}, libtensorflow ${info.libtensorflowVersion ?? '?'}, ${threads} intra-op threads, ${os.availableParallelism()} cores, load ${load.map((x) => x.toFixed(1)).join(' ')}`);
   const t0 = performance.now();
-  const models = o.only === 'metrics' ? null : await benchModels(o, threads);
+  const base = {
+    date: started.toISOString(),
+    quick: o.quick,
+    only: o.only,
+    machine: { cores: os.availableParallelism(), cpu: os.cpus()[0]?.model ?? null, loadAverageAtStart: load, platform: `${os.platform()} ${os.release()}` },
+    versions: { node: process.version, tfjs: info.tfjsVersion, libtensorflow: info.libtensorflowVersion, backend: info.backend },
+  };
+  await mkdir(path.dirname(o.out), { recursive: true });
+  // partial results are saved as rows finish, so an interrupted run still leaves its numbers
+  const savePartial = async (rows: ModelRow[]) => writeFile(o.out, JSON.stringify({ ...base, complete: false, models: { rows } }, null, 1) + '\n');
+  const models = o.only === 'metrics' ? null : await benchModels(o, threads, savePartial);
   const metrics = o.only === 'models' ? null : await benchMetrics(o, threads);
   const wallS = (performance.now() - t0) / 1000;
 
@@ -292,6 +336,18 @@ async function main(): Promise<number> {
       ]),
     );
     console.log(`geometric mean ratio: ${fmt(Math.exp(models.rows.reduce((s, r) => s + Math.log(r.ratio), 0) / models.rows.length), 2)}`);
+    for (const r of models.rows) {
+      if (!r.profileGanstudy) continue;
+      console.log(`\nper-op time of one ${r.model} ${r.resolution}×${r.resolution} step (ms, calls)`);
+      const n = Math.max(r.profileGanstudy.length, r.profilePytorch?.length ?? 0);
+      const lines: string[][] = [];
+      for (let i = 0; i < Math.min(n, 10); i++) {
+        const g = r.profileGanstudy[i];
+        const p = r.profilePytorch?.[i];
+        lines.push([g ? g.kernel : '', g ? `${fmt(g.ms)} ×${g.calls}` : '', p ? p.op : '', p ? `${fmt(p.ms)} ×${p.calls}` : '']);
+      }
+      printTable(['tfjs kernel', 'ms ×calls', 'PyTorch op', 'ms ×calls'], lines);
+    }
     console.log(`data conversion (Float32Array → tensor, batch 64): 28×28 ${fmt(models.conversion[28].toTensorMs, 2)} ms, 64×64 ${fmt(models.conversion[64].toTensorMs, 2)} ms`);
   }
   if (metrics) {
@@ -305,17 +361,15 @@ async function main(): Promise<number> {
   console.log(`\nwall time ${fmt(wallS, 0)} s`);
 
   const result = {
-    date: started.toISOString(),
-    quick: o.quick,
-    only: o.only,
+    ...base,
+    complete: true,
     wallSeconds: wallS,
-    machine: { cores: os.availableParallelism(), cpu: os.cpus()[0]?.model ?? null, loadAverageAtStart: load, loadAverageAtEnd: os.loadavg(), platform: `${os.platform()} ${os.release()}` },
-    versions: { node: process.version, tfjs: info.tfjsVersion, libtensorflow: info.libtensorflowVersion, backend: info.backend, torch: models?.torch.version ?? null },
+    machine: { ...base.machine, loadAverageAtEnd: os.loadavg() },
+    versions: { ...base.versions, torch: models?.torch.version ?? null },
     threads: { tensorflowIntraOp: threads, torch: models?.torch.threads ?? threads, torchInterop: models?.torch.interopThreads ?? null },
-    models: models ? { warmup: models.warmup, steps: models.steps, rows: models.rows, conversionMs: models.conversion, profile: models.profile ?? null } : null,
+    models: models ? { warmup: models.warmup, steps: models.steps, rows: models.rows, conversionMs: models.conversion } : null,
     metrics,
   };
-  await mkdir(path.dirname(o.out), { recursive: true });
   await writeFile(o.out, JSON.stringify(result, null, 1) + '\n');
   log(`wrote ${path.relative(process.cwd(), o.out)}`);
   return 0;

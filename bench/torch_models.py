@@ -294,7 +294,7 @@ class Model:
         return out
 
 
-def time_model(name, arch, hp, rows, warmup, steps, seed):
+def time_model(name, arch, hp, rows, warmup, steps, seed, profile_steps=0):
     torch.manual_seed(seed)
     m = Model(name, arch, hp)
     r = arch["resolution"]
@@ -307,7 +307,16 @@ def time_model(name, arch, hp, rows, warmup, steps, seed):
         losses = m.train_step(real)
         times.append((time.perf_counter() - t0) * 1000)
     finite = all(math.isfinite(v) for v in losses.values())
+    profile = None
+    if profile_steps:
+        from torch.profiler import ProfilerActivity, profile as tprofile
+        with tprofile(activities=[ProfilerActivity.CPU]) as prof:
+            for _ in range(profile_steps):
+                m.train_step(real)
+        ops = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)[:15]
+        profile = [{"op": e.key, "ms": e.self_cpu_time_total / 1000 / profile_steps, "calls": e.count / profile_steps} for e in ops]
     return {
+        "profile": profile,
         "ms_per_step": statistics.median(times),
         "ms_min": min(times),
         "times_ms": times,
@@ -383,7 +392,7 @@ def main():
     torch.set_num_threads(int(cfg["threads"]))
     results = []
     for c in cfg.get("cases", []):
-        r = time_model(c["model"], c["arch"], c["hp"], c["rows"], cfg["warmup"], cfg["steps"], cfg.get("seed", 1))
+        r = time_model(c["model"], c["arch"], c["hp"], c["rows"], cfg["warmup"], cfg["steps"], cfg.get("seed", 1), cfg.get("profileSteps", 0))
         r.update({"model": c["model"], "resolution": c["arch"]["resolution"]})
         results.append(r)
         print(f"[torch] {c['model']} {c['arch']['resolution']}x{c['arch']['resolution']}: {r['ms_per_step']:.1f} ms/step", file=sys.stderr, flush=True)
