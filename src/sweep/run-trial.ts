@@ -74,6 +74,12 @@ export interface RunTrialOptions {
   onEvent?: (event: TrainEvent) => void;
   /** one-line messages ("resuming from step 40", evaluation progress) */
   log?: (line: string) => void;
+  /**
+   * Told when evaluation starts and ends. Evaluation runs long synchronous TensorFlow loops that never yield to the
+   * event loop, so a JavaScript signal handler cannot run during it: the CLI lets a signal end the process at once
+   * then (the training checkpoint is already written; the next run re-evaluates from it).
+   */
+  onPhase?: (phase: 'train' | 'eval') => void;
 }
 
 /** The run holding this trial, if any: a finished one wins, else the most recently started. */
@@ -275,6 +281,7 @@ export async function runTrial(trial: Trial, opts: RunTrialOptions): Promise<Tri
       if (opts.signal?.aborted) break;
       // --- evaluate at this step ---
       const es = performance.now();
+      opts.onPhase?.('eval');
       const evalRun = evaluateGenerator({
         sample: (n: number, seed: number) => activeModel.sample(n, seed),
         dataset,
@@ -282,9 +289,12 @@ export async function runTrial(trial: Trial, opts: RunTrialOptions): Promise<Tri
         metrics: trial.metrics,
         seed: trial.seed,
         cacheDir: opts.cacheDir ?? defaultCacheDir(),
+        // the independent critic uses the dataset's discriminator at this trial's width: at width 1 the quick
+        // protocol's critic alone outlasts the quick trial (experiments/index.ts, QUICK_EVAL); paper budgets are width 1
+        criticArch: trial.arch,
         onProgress: (msg: string) => log(`[trial ${trial.index}] eval: ${msg}`),
       });
-      const report = await raceAbort(evalRun, opts.signal);
+      const report = await raceAbort(evalRun, opts.signal).finally(() => opts.onPhase?.('train'));
       evalMs += performance.now() - es;
       if (report === null) break;
       const now = Date.now();

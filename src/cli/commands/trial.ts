@@ -150,6 +150,15 @@ export async function run(argv: string[]): Promise<number> {
         retryDiverged: values['retry-diverged'] ?? false,
         onEvent: createProgressLine(process.stderr),
         log: (line) => process.stderr.write(`${line}\n`),
+        onPhase: (phase) => {
+          // during evaluation a JS handler could not run until it ends: let the default action stop the process
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+          if (phase === 'train' && !controller.signal.aborted) {
+            process.on('SIGINT', onSignal);
+            process.on('SIGTERM', onSignal);
+          }
+        },
       });
       const summary: Record<string, unknown> = { index, trialId: trial.trialId, runId: outcome.runId, status: outcome.status };
       if (outcome.previous) summary.previous = outcome.previous;
