@@ -51,17 +51,27 @@ export function parameterCounts(model: GanModel): Record<string, number> {
   return out;
 }
 
-export function timeModel(c: ModelCase, opts: { warmup: number; steps: number; seed?: number }): ModelTiming {
+/**
+ * Warm-up steps, then timed steps: at least `minSteps`, more (up to `maxSteps`) while the timed total is below
+ * `targetMs`, so cheap cases get a stable median and expensive ones (WGAN-GP 64×64) keep the run short; a case
+ * whose warm-up step alone took longer than `targetMs` is timed once.
+ */
+export function timeModel(c: ModelCase, opts: { warmup: number; minSteps: number; maxSteps: number; targetMs: number; seed?: number }): ModelTiming {
   const model = createModel({ model: c.model, arch: c.arch, hp: c.hp, seed: opts.seed ?? 1 });
   const r = c.arch.resolution;
   const real = tf.randomUniform([c.rows, r, r, c.arch.channels], -1, 1, 'float32', 7) as Tensor4D;
   let losses: Record<string, number> = {};
+  const w0 = performance.now();
   for (let i = 0; i < opts.warmup; i++) losses = model.trainStep(real);
+  // a case whose warm-up alone exceeds the time target gets a single timed step (keeps a full run short)
+  const minSteps = opts.warmup > 0 && performance.now() - w0 > opts.targetMs * opts.warmup ? 1 : opts.minSteps;
   const times: number[] = [];
-  for (let i = 0; i < opts.steps; i++) {
+  let total = 0;
+  while (times.length < minSteps || (times.length < opts.maxSteps && total < opts.targetMs)) {
     const t0 = performance.now();
     losses = model.trainStep(real);
     times.push(performance.now() - t0);
+    total += times[times.length - 1]!;
   }
   const out: ModelTiming = {
     model: c.model,

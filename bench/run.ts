@@ -160,13 +160,15 @@ const fmt = (v: number, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : String(v)
  */
 async function benchModels(o: Options, threads: number, onRow: (rows: ModelRow[]) => Promise<void>) {
   const cases = benchCases(o.resolutions, o.models);
-  // a full run must stay within ~8 min on 2 idle cores (WGAN-GP 64×64 alone is several seconds per step)
+  // a full run must stay within ~8 min on 2 cores: WGAN-GP 64×64 alone takes tens of seconds per step there,
+  // so the number of timed steps adapts to the step cost (PyTorch then times the same number)
   const warmup = 1;
-  const steps = o.quick ? 1 : 3;
+  const timing = o.quick ? { minSteps: 1, maxSteps: 2, targetMs: 2000 } : { minSteps: 2, maxSteps: 5, targetMs: 8000 };
   const rows: ModelRow[] = [];
   let torchInfo = { version: '', threads: 0, interopThreads: 0, mkldnn: false };
   for (const c of cases) {
-    const t = timeModel(c, { warmup, steps });
+    const t = timeModel(c, { warmup, ...timing });
+    const steps = t.timesMs.length;
     log(`ganstudy ${c.model} ${c.arch.resolution}×${c.arch.resolution} (rows ${c.rows}): ${fmt(t.msPerStep)} ms/step [${t.timesMs.map((x) => x.toFixed(0)).join(', ')}]`);
     const config = {
       threads,
@@ -202,7 +204,7 @@ async function benchModels(o: Options, threads: number, onRow: (rows: ModelRow[]
     await onRow(rows);
   }
   const conversion = { 28: conversionMs(28), 64: conversionMs(64) };
-  return { rows, warmup, steps, torch: torchInfo, conversion };
+  return { rows, warmup, timing, torch: torchInfo, conversion };
 }
 
 /** IS of 10,000 images incl. the dataset classifier's forward pass, and the independent critic's step time. */
@@ -234,8 +236,8 @@ async function benchMetricsEndToEnd(o: Options): Promise<Record<string, number>>
         return performance.now() - t;
       };
       // per-step time = slope between a short and a longer run (set-up and final estimates cancel)
-      const a = o.quick ? 1 : 2;
-      const b = o.quick ? 3 : 7;
+      const a = 1;
+      const b = o.quick ? 2 : 3;
       await run(1); // warm-up
       const ta = await run(a);
       const tb = await run(b);
@@ -270,7 +272,7 @@ async function benchMetrics(o: Options, threads: number) {
   Object.assign(ours, await benchMetricsEndToEnd(o));
   const torch = runPython<TorchModelsOutput>(
     'torch_models.py',
-    ['--config', JSON.stringify({ threads, warmup: 1, steps: 0, metrics: { isImages: 10_000, isBatch: 500, criticResolutions: [28, 64], criticSteps: o.quick ? 2 : 5 } })],
+    ['--config', JSON.stringify({ threads, warmup: 1, steps: 0, metrics: { isImages: 10_000, isBatch: 500, criticResolutions: [28, 64], criticSteps: o.quick ? 1 : 2 } })],
     threads,
   );
   Object.assign(ref, Object.fromEntries(Object.entries(torch.metrics).map(([k, v]) => [`torch_${k}`, v])));
@@ -323,7 +325,7 @@ async function main(): Promise<number> {
     if (headline) {
       console.log(`\nHEADLINE DCGAN 28×28×3 batch 64 training step: ganstudy ${fmt(headline.ganstudyMs)} ms, PyTorch ${fmt(headline.pytorchMs)} ms, ratio ${fmt(headline.ratio, 2)} (< 1: ganstudy faster)`);
     }
-    console.log(`\nTraining step, batch 64, default hyperparameters (median of ${models.steps} after ${models.warmup} warm-up)`);
+    console.log(`\nTraining step, batch 64, default hyperparameters (median of the timed steps after ${models.warmup} warm-up; steps per case: ${models.rows.map((r) => r.ganstudyTimesMs.length).join('/')})`);
     printTable(
       ['model', 'res', 'ganstudy ms', 'PyTorch ms', 'ratio', 'params G/D/E/C (both sides)'],
       models.rows.map((r) => [
@@ -367,7 +369,7 @@ async function main(): Promise<number> {
     machine: { ...base.machine, loadAverageAtEnd: os.loadavg() },
     versions: { ...base.versions, torch: models?.torch.version ?? null },
     threads: { tensorflowIntraOp: threads, torch: models?.torch.threads ?? threads, torchInterop: models?.torch.interopThreads ?? null },
-    models: models ? { warmup: models.warmup, steps: models.steps, rows: models.rows, conversionMs: models.conversion } : null,
+    models: models ? { warmup: models.warmup, timing: models.timing, rows: models.rows, conversionMs: models.conversion } : null,
     metrics,
   };
   await writeFile(o.out, JSON.stringify(result, null, 1) + '\n');
