@@ -209,6 +209,37 @@ describe('sweep end to end (real MLflow server)', () => {
   });
 });
 
+describe('sweep on the file store (./mlruns layout)', () => {
+  it('runs phase 2 (refine): the best setting again with new seeds, ranked by the logged score', async () => {
+    const store = path.join(scratch, 'mlruns');
+    const refName = `refine-${process.pid}`;
+    const e = cliEnv({ MLFLOW_TRACKING_URI: store, TINY_NAME: refName, TINY_LRS: '1e-4,5e-4', TINY_STEPS: '4', TINY_CKPT: '4', TINY_REFINE: '1' });
+    const r = await runCli(['sweep', TINY], e);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/refine: top 1 setting\(s\) per model and dataset by eval\/ms_ssim, 2 new seed\(s\) each → 2 trials/);
+    const tracker = createTracker(store);
+    try {
+      const runs = await runsOf(tracker, refName);
+      expect(runs).toHaveLength(4);
+      expect(runs.every((x) => x.info.status === 'FINISHED')).toBe(true);
+      const grid = runs.filter((x) => x.tags['ganstudy.phase'] === 'grid');
+      const refine = runs.filter((x) => x.tags['ganstudy.phase'] === 'refine');
+      const best = grid.reduce((a, b) => (a.metrics['eval/ms_ssim'] <= b.metrics['eval/ms_ssim'] ? a : b));
+      expect(refine.map((x) => x.params.seed).sort()).toEqual(['7', '8']);
+      for (const x of refine) {
+        expect(x.params.setting_id).toBe(best.params.setting_id);
+        expect(x.params.lr_g).toBe(best.params.lr_g);
+      }
+      // again: both phases are complete, nothing runs
+      const again = await runCli(['sweep', TINY], e);
+      expect(again.code).toBe(0);
+      expect(await runsOf(tracker, refName)).toHaveLength(4);
+    } finally {
+      await tracker.close();
+    }
+  });
+});
+
 describe('tracking server outage mid-trial', () => {
   it('loses nothing when the MLflow server is killed and restarted', async () => {
     const server = await startMlflowServer();
