@@ -132,13 +132,19 @@ export async function runTrial(trial: Trial, opts: RunTrialOptions): Promise<Tri
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   let trackingMs = 0;
-  /** awaited tracker call, timed */
+  /** ms per kind of tracker call (search, createRun, logArtifact, …), for the log line that ends the trial */
+  const byCall = new Map<string, number>();
+  /** awaited tracker call, timed; the label is the Tracker method it calls */
   const track = async <T>(call: () => Promise<T>): Promise<T> => {
     const s = performance.now();
     try {
       return await call();
     } finally {
-      trackingMs += performance.now() - s;
+      const ms = performance.now() - s;
+      trackingMs += ms;
+      const label = /tracker\.(\w+)|(findTrialRun)/.exec(call.toString());
+      const key = label?.[1] ?? label?.[2] ?? 'other';
+      byCall.set(key, (byCall.get(key) ?? 0) + ms);
     }
   };
   // tracker calls made from synchronous training events: the tracker buffers them; we wait for them at the end
@@ -353,6 +359,10 @@ export async function runTrial(trial: Trial, opts: RunTrialOptions): Promise<Tri
     }
     await finishWith('FINISHED');
     const t = timing();
+    log(
+      `[trial ${trial.index}] tracker time by call: ` +
+        [...byCall.entries()].sort((a, b) => b[1] - a[1]).map(([k, ms]) => `${k} ${(ms / 1000).toFixed(2)} s`).join(', '),
+    );
     log(
       `[trial ${trial.index}] finished in ${t.trialSec.toFixed(1)} s (train ${t.trainSec.toFixed(1)} s, eval ${t.evalSec.toFixed(1)} s, ` +
         `tracking ${t.trackingSec.toFixed(2)} s = ${((100 * t.trackingSec) / Math.max(t.trialSec, 1e-9)).toFixed(2)}%; CPU ${t.cpuSec.toFixed(1)} s)`,
