@@ -263,7 +263,7 @@ function meanOver(critic: LayersModel, n: number, batchAt: (start: number, count
   for (let start = 0; start < n; start += EVAL_BATCH) {
     const count = Math.min(EVAL_BATCH, n - start);
     const x = batchAt(start, count);
-    const f = tf.tidy(() => (critic.predict(x) as Tensor).reshape([-1]));
+    const f = tf.tidy(() => (critic.predict(x, { batchSize: x.shape[0] }) as Tensor).reshape([-1]));
     for (const v of f.dataSync()) total += v;
     tf.dispose([x, f]);
   }

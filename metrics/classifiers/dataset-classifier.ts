@@ -195,7 +195,7 @@ function evaluateAccuracy(model: LayersModel, split: DatasetSplit, batchSize = 5
     const idx = Int32Array.from({ length: Math.min(batchSize, split.size - start) }, (_, i) => start + i);
     const { x, y } = split.batch(idx, start);
     if (!y) throw new Error(`getDatasetClassifier: the test split has no labels`);
-    const hits = tf.tidy(() => (model.predict(x) as Tensor2D).argMax(1).equal(y.toInt()).sum().dataSync()[0]);
+    const hits = tf.tidy(() => (model.predict(x, { batchSize: x.shape[0] }) as Tensor2D).argMax(1).equal(y.toInt()).sum().dataSync()[0]);
     correct += hits;
     tf.dispose([x, y]);
   }
@@ -218,11 +218,11 @@ function wrap(model: LayersModel, meta: DatasetClassifierMeta, fromCache: boolea
     fromCache,
     predictProbs(x) {
       check(x);
-      return tf.tidy(() => tf.softmax(model.predict(x) as Tensor2D) as Tensor2D);
+      return tf.tidy(() => tf.softmax(model.predict(x, { batchSize: x.shape[0] }) as Tensor2D) as Tensor2D);
     },
     features(x) {
       check(x);
-      return featureModel.predict(x) as Tensor2D;
+      return featureModel.predict(x, { batchSize: x.shape[0] }) as Tensor2D;
     },
     dispose() {
       model.dispose();
