@@ -135,6 +135,8 @@ function conformance(name: string, make: () => Tracker, readBack: ReadBackFn, op
         await tracker.logMetrics(r.runId, [{ key: 'eval/score', value: i, step: 0, timestamp: 1 }]);
         if (i < 10) await tracker.setRunStatus(r.runId, 'FINISHED');
       }
+      // a second client sees only what the first has pushed: REST writes are queued in the background
+      await tracker.flush();
       const paged = opts.pageSizeTracker?.() ?? tracker;
       const all = await paged.searchRuns([exp]);
       expect(all).toHaveLength(60);
