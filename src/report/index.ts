@@ -16,7 +16,7 @@ import { renderReadme } from './markdown.js';
 import { loadSweepRuns } from './query.js';
 import { orderDatasets, orderModels, primarySet, selectTopSets } from './select.js';
 import { applyTagChanges, planTagChanges } from './tags.js';
-import { REPORT_TAG, TRAIN_PREFIX, type FigureFiles, type ReportSummary, type SweepReport, type TopSet } from './types.js';
+import { REPORT_TAG, TRAIN_PREFIX, type FigureFiles, type ReportSummary, type SweepReport } from './types.js';
 
 export * from './types.js';
 export { selectTopSets, rankGroup, compareRuns, directionOf, orderModels, primarySet, PRIMARY_METRIC_ORDER } from './select.js';
