@@ -240,7 +240,15 @@ describe('checkpoints, samples, progress, memory', () => {
 });
 
 describe('progress line', () => {
-  const progress = { type: 'progress', step: 120, totalSteps: 400, losses: { d: 0.69314, g: 1.2149 }, stepsPerSec: 3.42, etaSec: 82 } as const;
+  const progress = {
+    type: 'progress',
+    step: 120,
+    totalSteps: 400,
+    losses: { d: 0.69314, g: 1.2149 },
+    stepsPerSec: 3.42,
+    etaSec: 82,
+    counts: { generatorUpdates: 120, discriminatorUpdates: 120, examplesSeen: 7680 },
+  } as const;
 
   it('prints plain lines when not on a TTY', () => {
     let out = '';

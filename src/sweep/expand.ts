@@ -7,6 +7,7 @@
  *     model or a dataset does not change the draws of the others.
  */
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import { EvalProtocolSchema, SCORE_DIRECTIONS, type EvalProtocol, type MetricName } from '../../metrics/protocol.js';
 import { datasetSpecFor, getPreset } from '../../experiments/index.js';
 import type { Budget } from '../../experiments/types.js';
@@ -14,11 +15,14 @@ import { DatasetSpecSchema, type DatasetSpec } from '../data/index.js';
 import type { DatasetName } from '../data/types.js';
 import type { ArchitectureConfig, ModelHyperparameters, ModelName } from '../models/types.js';
 import type { Run } from '../tracking/types.js';
+import { stepsFor, type TrainFor } from '../train/counters.js';
 import { createRng } from '../util/rng.js';
 import { formatPath, SweepSpecError, type HyperparameterSpace, type SweepSpec } from './define.js';
 import { trialId } from './trial-id.js';
 
-export type TrialPhase = 'grid' | 'refine';
+/** grid: the sweep's own trials; refine: the best settings again with new seeds */
+export const TrialPhaseSchema = z.enum(['grid', 'refine']);
+export type TrialPhase = z.infer<typeof TrialPhaseSchema>;
 type SpaceKey = keyof HyperparameterSpace;
 
 /** Every sweepable key, in the order names and draws use. */
@@ -52,6 +56,8 @@ export interface Trial extends TrialConfig {
   phase: TrialPhase;
   sweep: string;
   budget: Budget;
+  /** how long the sweep asked to train; `steps` is this converted for the trial's model and schedule */
+  trainFor: TrainFor;
   trialId: string;
   /** identity without the seed: the trials of one hyperparameter setting share it (refine ranks settings) */
   settingId: string;
@@ -153,6 +159,13 @@ function buildTrial(
   };
 }
 
+/** The sweep's training length: trainFor, else steps as trainFor, else the preset's. */
+function trainingLength(overrides: SweepSpec['overrides'] & object, preset: TrainFor): TrainFor {
+  if (overrides.trainFor) return overrides.trainFor;
+  if (overrides.steps !== undefined) return { unit: 'steps', amount: overrides.steps };
+  return preset;
+}
+
 export interface ExpandOptions {
   /** the sweep file path, for messages */
   label?: string;
@@ -205,12 +218,14 @@ export function expandSweep(spec: SweepSpec, opts: ExpandOptions = {}): Trial[] 
             if (drawn[key] !== undefined) varied[snakeCase(key)] = drawn[key];
           }
           const o = spec.overrides ?? {};
-          const steps = o.steps ?? preset.steps;
+          const trainFor = trainingLength(o, preset.trainFor);
+          const steps = stepsFor(trainFor, { model, hp });
           const base = {
             sweep: spec.name,
             model,
             dataset,
             budget: spec.budget,
+            trainFor,
             arch,
             hp,
             steps,

@@ -4,7 +4,7 @@
  */
 export { choice, defineSweep, logUniform, parseSweepSpec, SweepSpecError, SweepSpecSchema, uniform } from './define.js';
 export type { HyperparameterSpace, RefineSpec, SweepOverrides, SweepSpec } from './define.js';
-export { expandRefine, expandSweep, rankSettings, type Trial, type TrialConfig, type TrialPhase } from './expand.js';
+export { expandRefine, expandSweep, rankSettings, TrialPhaseSchema, type Trial, type TrialConfig, type TrialPhase } from './expand.js';
 export { loadSweepFile } from './load.js';
 export { trialParams } from './params.js';
 export { canonicalJson, trialId } from './trial-id.js';

@@ -25,7 +25,7 @@ import { gitCommit } from '../tracking/git.js';
 import { TAGS, type MetricPoint, type Run, type RunInfo, type Tracker } from '../tracking/types.js';
 import type { Trial } from './expand.js';
 import { trialParams } from './params.js';
-import { defaultCacheDir } from './prepare.js';
+import { defaultCacheDir } from './dataset-classifiers.js';
 
 export const RESUMED_FROM_TAG = 'ganstudy.resumed_from_step';
 export const PHASE_TAG = 'ganstudy.phase';
