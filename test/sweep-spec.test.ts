@@ -13,6 +13,8 @@ import { choice, defineSweep, logUniform, parseSweepSpec, uniform, type SweepSpe
 import { expandRefine, expandSweep, rankSettings, TrialPhaseSchema, type Trial } from '../src/sweep/expand.js';
 import { trialParams } from '../src/sweep/params.js';
 import { threadsPerTrial } from '../src/sweep/threads.js';
+import { TimedTracker } from '../src/sweep/timed-tracker.js';
+import { createTracker } from '../src/tracking/index.js';
 import { canonicalJson, trialId } from '../src/sweep/trial-id.js';
 import type { Run } from '../src/tracking/types.js';
 
@@ -360,6 +362,37 @@ describe('refine', () => {
   it('lower-is-better metrics rank ascending', () => {
     const runs = phase1.map((t) => ({ ...run(t, undefined), metrics: { 'eval/fid': t.hp.lrG * 1e4 } }));
     expect(rankSettings(phase1, runs, 'fid')[0].example.hp.lrG).toBe(1e-4);
+  });
+});
+
+describe('TimedTracker', () => {
+  it('forwards every call to the tracker it wraps and adds up the time per method', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'ganstudy-timed-'));
+    const inner = createTracker(path.join(dir, 'mlruns'));
+    const timed = new TimedTracker(inner);
+    try {
+      const exp = await timed.getOrCreateExperiment('timed');
+      const run = await timed.createRun(exp, { runName: 'r' });
+      await timed.logParams(run.runId, { a: 1 });
+      await timed.startInBackground('logMetrics', (t) =>
+        t.logMetrics(run.runId, [{ key: 'm', value: 2, step: 1, timestamp: Date.now() }]),
+      );
+      await timed.flush();
+      // what the wrapped tracker holds: the calls went through unchanged
+      const stored = await inner.getRun(run.runId);
+      expect(stored.params).toEqual({ a: '1' });
+      expect(stored.metrics.m).toBe(2);
+      const byMethod = new Map(timed.byMethod());
+      expect([...byMethod.keys()].sort()).toEqual(
+        ['createRun', 'flush', 'getOrCreateExperiment', 'logMetrics', 'logParams'].sort(),
+      );
+      expect([...byMethod.values()].every((ms) => ms >= 0)).toBe(true);
+      expect(timed.totalMs).toBeCloseTo([...byMethod.values()].reduce((a, b) => a + b, 0), 9);
+      expect(timed.byMethod().map(([, ms]) => ms)).toEqual([...byMethod.values()].sort((a, b) => b - a));
+    } finally {
+      await timed.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
