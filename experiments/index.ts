@@ -6,14 +6,17 @@
  *   paper defaults (batch 64), and a training length from the reference code, because the α-GAN paper's own
  *   length is unknown (paper-spec §9 item 3): igul222/improved_wgan_training trains 200,000 generator iterations
  *   (`ITERS = 200000` in gan_cifar.py, gan_64x64.py); ColorMNIST, a far smaller problem (10,000 real digits by
- *   default), gets half of that. Evaluation as paper-spec §5: Inception-style score on 50,000 samples in 10
- *   splits (Salimans et al.), MS-SSIM diversity over 5 × 64 samples (compare_gan), an independent critic of
- *   20,000 steps at batch 64 (K is unknown; Danihelka et al. train for tens of thousands), FID on 10,000.
+ *   default), gets half of that. The length is stated in generator updates, so every model, and every nG a sweep
+ *   tries, gets the same number of them (src/train/counters.ts converts to steps). Evaluation as paper-spec §5:
+ *   Inception-style score on 50,000 samples in 10 splits (Salimans et al.), MS-SSIM diversity over 5 × 64 samples
+ *   (compare_gan), an independent critic of 20,000 steps at batch 64 (K is unknown; Danihelka et al. train for tens
+ *   of thousands), FID on 10,000.
  *
  * quick — sized so that sweeps/quickstart.ts (4 models × 2 settings on ColorMNIST, two single-threaded trials
- *   at a time on a 2-core machine) trains and evaluates in ≤ 15 minutes: about 100 s per trial all-in. The
- *   per-model step counts come from measured trainStep times (see QUICK_STEP_TIMES) so that each trial trains for
- *   about QUICK_TRAIN_SECONDS; the evaluation protocol is small (QUICK_EVAL).
+ *   at a time on a 2-core machine) trains and evaluates in ≤ 15 minutes. The per-model step counts come from
+ *   measured trainStep costs (QUICK_STEP_TIMES_MS) so that each trial trains for about QUICK_TRAIN_SECONDS with the
+ *   models' default schedules; they are stated as the generator updates those steps make, so a sweep that varies nG
+ *   keeps the generator updates equal. The evaluation protocol is small (QUICK_EVAL).
  *
  * 'synthetic' presets exist for tests and smoke runs: tiny networks, a few steps.
  */
@@ -24,10 +27,12 @@ import type { DatasetName } from '../src/data/types.js';
 import { ModelConfigSchema, defaultArchitecture, defaultHyperparameters } from '../src/models/index.js';
 import type { ModelName, Resolution } from '../src/models/types.js';
 import { MODEL_NAMES } from '../src/models/types.js';
-import type { Budget, Preset } from './types.js';
+import { stepsFor, TrainForSchema, type TrainFor } from '../src/train/counters.js';
+import { BudgetSchema, type Budget, type Preset } from './types.js';
 
+export { BudgetSchema } from './types.js';
 export type { Budget, Preset } from './types.js';
-export const BUDGETS: readonly Budget[] = ['paper', 'quick'];
+export const BUDGETS: readonly Budget[] = BudgetSchema.options;
 export const PRESET_DATASETS: readonly DatasetName[] = ['colormnist', 'cifar10', 'celeba', 'folder', 'synthetic'];
 
 /** Where datasetSpecFor looks for dataset files by default (sweeps and `--data-dir` override). */
@@ -40,9 +45,10 @@ export const DEFAULT_DATA_DIRS = {
 export const PresetSchema = z.strictObject({
   model: z.enum(MODEL_NAMES as [ModelName, ...ModelName[]]),
   dataset: z.enum(PRESET_DATASETS as [DatasetName, ...DatasetName[]]),
-  budget: z.enum(['paper', 'quick']),
+  budget: BudgetSchema,
   arch: ModelConfigSchema.shape.arch,
   hp: ModelConfigSchema.shape.hp,
+  trainFor: TrainForSchema,
   steps: z.number().int().positive(),
   checkpointEvery: z.number().int().positive(),
   sampleEvery: z.number().int().nonnegative(),
@@ -69,12 +75,8 @@ export const PAPER_EVAL: EvalProtocol = {
  * ColorMNIST classifier trains 300 steps once and is cached (held-out accuracy 0.93); MS-SSIM diversity keeps
  * paper-spec's 5 × 64; the critic trains 200 steps at batch 64 (a coarse estimate: enough to rank a collapsed model
  * below a good one, not to converge); FID on 1,000 samples (biased upwards at small N: compare quick FIDs only with
- * each other).
- *
- * Measured (2026-11-22, one intra-op thread, an untrained quick DCGAN, the critic at the quick width — pass
- * `criticArch: preset.arch`; at evaluateGenerator's default width 1 the same protocol did not finish in 575 s):
- * 250 critic steps + the rest took 55 s of CPU (185 s wall under a load average of 9–12 from other jobs):
- * IS 3 s, MS-SSIM 18 s, critic 159 s, FID 5 s wall. 200 critic steps bring the CPU cost to about 45 s.
+ * each other). The critic dominates the protocol's cost, and only at the quick width (pass
+ * `criticArch: preset.arch`) does it fit the quick trial; bench/README.md ("The quick budget") has the timings.
  */
 export const QUICK_EVAL: EvalProtocol = {
   inceptionSamples: 1_000,
@@ -88,12 +90,10 @@ export const QUICK_EVAL: EvalProtocol = {
 };
 
 /**
- * Seconds of training each quickstart trial aims for. What that buys (measured, DCGAN on ColorMNIST, seed 0):
- * after 310 steps (60 s) the samples are still uniform noise; at 600 steps stroke-like shapes appear; at 900 steps
- * (171 s CPU) coloured digit-like blobs on a black background. The quick budget is a smoke test of the whole
- * loop, not a study: raising this constant scales every model's step count with it.
- * 140: on a quiet machine with oneDNN on, 60 nominal seconds took 39–49 s of real training per trial and the whole
- * quickstart 352 s (2026-11-22); 140 keeps the quickstart near 10 minutes and gets DCGAN past the 600-step mark.
+ * Seconds of training each quickstart trial aims for: enough for DCGAN to get past the point where its ColorMNIST
+ * samples stop being noise (about 600 steps), while the quickstart stays well inside 15 minutes (bench/README.md,
+ * "The quick budget"). The quick budget is a smoke test of the whole loop, not a study: raising this constant
+ * scales every model's step count with it.
  */
 export const QUICK_TRAIN_SECONDS = 140;
 /** network width of the quick budget (× the paper widths; conv widths floor at 8 channels) */
@@ -102,13 +102,11 @@ export const QUICK_WIDTH = 0.25;
 export const QUICK_BATCH = 32;
 
 /**
- * Measured trainStep cost (ms per step; 28×28×3, QUICK_WIDTH, QUICK_BATCH, the models' default schedules — WGAN-GP
- * 5 critic updates, AGE 1 encoder + 2 generator updates — on a random batch of the right shape; one intra-op
- * thread, as each of the quickstart's two parallel trials gets). Measured 2026-11-22 on this 2-core machine while
- * other jobs held it at a load average of 5–10, so wall times were inflated (dcgan 399, wgan-gp 2385, age 1234,
- * alpha-gan 532 ms); the numbers below are the process's CPU time per step, which is what a trial owning one core
- * spends. At width 0.125 the CPU times were 108 / 393 / 165 / 258 ms: small convolutions are dominated by
- * per-op overhead, so halving the width again buys little.
+ * trainStep cost in ms of process CPU time (28×28×3, QUICK_WIDTH, QUICK_BATCH, the models' default schedules —
+ * WGAN-GP 5 critic updates, AGE 1 encoder + 2 generator updates — one intra-op thread, as each of the quickstart's
+ * two parallel trials gets). CPU time rather than wall time, because it is what a trial owning one core spends
+ * whatever else loads the machine. How these were measured, and why a narrower width buys little:
+ * bench/README.md, "The quick budget".
  */
 export const QUICK_STEP_TIMES_MS: Record<ModelName, number> = {
   dcgan: 191,
@@ -117,17 +115,29 @@ export const QUICK_STEP_TIMES_MS: Record<ModelName, number> = {
   'alpha-gan': 331,
 };
 
-/** QUICK_TRAIN_SECONDS of measured steps, rounded down to a multiple of 10 */
+/** QUICK_TRAIN_SECONDS of measured steps (default schedules), rounded down to a multiple of 10 */
 export function quickSteps(model: ModelName): number {
   const raw = (QUICK_TRAIN_SECONDS * 1000) / QUICK_STEP_TIMES_MS[model];
   return Math.max(20, Math.floor(raw / 10) * 10);
 }
 
-function paperSteps(dataset: DatasetName): number {
+function paperGeneratorUpdates(dataset: DatasetName): number {
   return dataset === 'colormnist' || dataset === 'synthetic' ? 100_000 : 200_000;
 }
 
+/** A length measured in steps of the model's default schedule, stated as the generator updates it makes. */
+function generatorUpdatesOf(steps: number, model: ModelName): TrainFor {
+  return { unit: 'generator_updates', amount: steps * defaultHyperparameters(model).nG };
+}
+
+type PresetWithoutSteps = Omit<Preset, 'steps'>;
+
 function buildPreset(model: ModelName, dataset: DatasetName, budget: Budget): Preset {
+  const preset = presetWithoutSteps(model, dataset, budget);
+  return { ...preset, steps: stepsFor(preset.trainFor, preset) };
+}
+
+function presetWithoutSteps(model: ModelName, dataset: DatasetName, budget: Budget): PresetWithoutSteps {
   const resolution = RESOLUTION[dataset];
   const arch = defaultArchitecture(resolution, 3);
   const hp = defaultHyperparameters(model);
@@ -139,7 +149,7 @@ function buildPreset(model: ModelName, dataset: DatasetName, budget: Budget): Pr
       budget,
       arch: { ...arch, zDim: 16, widthMultiplier: 0.125 },
       hp: { ...hp, batchSize: 16 },
-      steps: budget === 'paper' ? 200 : 20,
+      trainFor: generatorUpdatesOf(budget === 'paper' ? 200 : 20, model),
       checkpointEvery: 10,
       sampleEvery: 10,
       logEvery: 5,
@@ -162,7 +172,7 @@ function buildPreset(model: ModelName, dataset: DatasetName, budget: Budget): Pr
       budget,
       arch,
       hp,
-      steps: paperSteps(dataset),
+      trainFor: { unit: 'generator_updates', amount: paperGeneratorUpdates(dataset) },
       checkpointEvery: 5_000,
       sampleEvery: 5_000,
       logEvery: 100,
@@ -176,7 +186,7 @@ function buildPreset(model: ModelName, dataset: DatasetName, budget: Budget): Pr
     budget,
     arch: { ...arch, widthMultiplier: QUICK_WIDTH },
     hp: { ...hp, batchSize: QUICK_BATCH },
-    steps,
+    trainFor: generatorUpdatesOf(steps, model),
     // a checkpoint and a grid half-way and at the end: cheap at this size, and a killed trial loses ≤ 30 s
     checkpointEvery: Math.ceil(steps / 2),
     sampleEvery: Math.ceil(steps / 2),

@@ -1,8 +1,12 @@
+import { z } from 'zod';
 import type { DatasetName } from '../src/data/types.js';
 import type { ArchitectureConfig, ModelHyperparameters, ModelName } from '../src/models/types.js';
+import type { TrainFor } from '../src/train/counters.js';
 import type { EvalProtocol } from '../metrics/protocol.js';
 
-export type Budget = 'paper' | 'quick';
+/** The preset families: the paper's networks and lengths, or a CPU-sized smoke test of the whole loop. */
+export const BudgetSchema = z.enum(['paper', 'quick']);
+export type Budget = z.infer<typeof BudgetSchema>;
 
 /** Everything needed to train and score one (model, dataset) pair, before a sweep overrides hyperparameters. */
 export interface Preset {
@@ -11,6 +15,9 @@ export interface Preset {
   budget: Budget;
   arch: ArchitectureConfig;
   hp: ModelHyperparameters;
+  /** how long to train, in the unit the budget is stated in */
+  trainFor: TrainFor;
+  /** trainFor as trainStep calls for this preset's own hyperparameters (a sweep converts again for its own) */
   steps: number;
   checkpointEvery: number;
   sampleEvery: number;

@@ -1,10 +1,8 @@
 /**
  * The quick start: all four models on ColorMNIST (the 10,000 real digits shipped in the `mnist` package),
  * the quick CPU budget of experiments/, two generator learning rates each, one seed: 8 trials.
- * Sized to finish within 15 minutes on a 2-core CPU machine (two trials at once, one thread each): measured
- * 723 s (12 min 3 s) wall on this 2-core machine (2026-11-22 23:19 UTC, otherwise idle, oneDNN on), 8 of 8
- * trials FINISHED, 97–181 s of training and 38–52 s of evaluation per trial; tracker calls took 0.07–0.14% of
- * trial time (./mlruns file store).
+ * Sized to finish within 15 minutes on a 2-core CPU machine (two trials at once, one thread each); bench/README.md
+ * ("The quick budget") has a measured run.
  *
  *   npm run sweep -- sweeps/quickstart.ts            # runs into ./mlruns
  *   npm run sweep -- sweeps/quickstart.ts --dry-run  # lists the 8 trials and their status

@@ -5,6 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  BUDGETS as PRESET_BUDGETS,
+  BudgetSchema,
   PAPER_EVAL,
   PresetSchema,
   QUICK_STEP_TIMES_MS,
@@ -19,7 +21,7 @@ import { DatasetSpecSchema } from '../src/data/index.js';
 import type { DatasetName } from '../src/data/types.js';
 import { createModel, defaultHyperparameters } from '../src/models/index.js';
 import { MODEL_NAMES } from '../src/models/types.js';
-import { rowsPerStep } from '../src/train/index.js';
+import { rowsPerStep, stepsFor } from '../src/train/index.js';
 
 const DATASETS: DatasetName[] = ['colormnist', 'cifar10', 'celeba', 'synthetic'];
 const BUDGETS: Budget[] = ['paper', 'quick'];
@@ -34,6 +36,8 @@ describe('getPreset', () => {
           expect(EvalProtocolSchema.safeParse(p.eval).success).toBe(true);
           expect([p.model, p.dataset, p.budget]).toEqual([model, dataset, budget]);
           expect(p.checkpointEvery).toBeLessThanOrEqual(p.steps);
+          expect(p.trainFor.unit).toBe('generator_updates');
+          expect(p.steps).toBe(stepsFor(p.trainFor, p));
         });
       }
     }
@@ -47,11 +51,18 @@ describe('getPreset', () => {
         expect(p.arch).toMatchObject({ resolution: r, channels: 3, widthMultiplier: 1, zDim: r === 64 ? 64 : 128 });
         expect(p.hp).toEqual(defaultHyperparameters(model));
         expect(p.hp.batchSize).toBe(64);
-        expect(p.steps).toBeGreaterThanOrEqual(100_000);
+        // 200,000 generator iterations as improved_wgan_training (ColorMNIST half), whatever the model's nG
+        expect(p.trainFor).toEqual({ unit: 'generator_updates', amount: dataset === 'colormnist' ? 100_000 : 200_000 });
+        expect(p.steps * p.hp.nG).toBe(p.trainFor.amount);
         expect(p.eval).toEqual(PAPER_EVAL);
       }
     }
     expect(PAPER_EVAL).toMatchObject({ inceptionSamples: 50_000, inceptionSplits: 10, diversityBatches: 5, diversityBatchSize: 64, criticBatchSize: 64, fidSamples: 10_000 });
+  });
+
+  it('budgets are one zod enum; BUDGETS lists it', () => {
+    expect(PRESET_BUDGETS).toEqual(['paper', 'quick']);
+    expect(BudgetSchema.safeParse('huge').success).toBe(false);
   });
 
   it('the default budget is paper', () => {

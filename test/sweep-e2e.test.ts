@@ -112,6 +112,12 @@ describe('sweep end to end (real MLflow server)', () => {
         const trainKeys = Object.keys(run.metrics).filter((k) => k.startsWith('train/'));
         expect(trainKeys.length).toBeGreaterThan(0);
         expect(await steps(tracker, run.info.runId, trainKeys[0])).toEqual(range(2, 12, 2));
+        // work counters from DCGAN's schedule (nG = nD = 1, batch 16): per step 1 G update, 1 D update, 16 images
+        expect(run.params).toMatchObject({ train_for_unit: 'steps', train_for_amount: '12' });
+        for (const [key, perStep] of [['train/generator_updates', 1], ['train/discriminator_updates', 1], ['train/examples_seen', 16]] as const) {
+          const history = await tracker.getMetricHistory(run.info.runId, key);
+          expect(history.map((p) => [p.step, p.value]).sort((a, b) => a[0] - b[0]), key).toEqual(range(2, 12, 2).map((st) => [st, st * perStep]));
+        }
         // scored half-way (evalEvery 6) and at the end; best_* because the UI shows only the last value
         const history = await tracker.getMetricHistory(run.info.runId, 'eval/ms_ssim');
         expect(history.map((p) => p.step).sort((a, b) => a - b)).toEqual([6, 12]);

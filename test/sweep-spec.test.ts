@@ -10,9 +10,11 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { SCORE_DIRECTIONS } from '../metrics/protocol.js';
 import { choice, defineSweep, logUniform, parseSweepSpec, uniform, type SweepSpec } from '../src/sweep/define.js';
-import { expandRefine, expandSweep, rankSettings, type Trial } from '../src/sweep/expand.js';
+import { expandRefine, expandSweep, rankSettings, TrialPhaseSchema, type Trial } from '../src/sweep/expand.js';
 import { trialParams } from '../src/sweep/params.js';
 import { threadsPerTrial } from '../src/sweep/threads.js';
+import { TimedTracker } from '../src/sweep/timed-tracker.js';
+import { createTracker } from '../src/tracking/index.js';
 import { canonicalJson, trialId } from '../src/sweep/trial-id.js';
 import type { Run } from '../src/tracking/types.js';
 
@@ -72,6 +74,23 @@ describe('sweep schema', () => {
     );
     expect(msg).toContain('unit: refine.metric: ranks by "inception_score", which is not in metrics [fid]');
     expect(msg).toContain('unit: perModel.age: space for "age", which is not in models [dcgan]');
+  });
+
+  it('checks the training length: a known unit, a positive whole amount, not both steps and trainFor', () => {
+    const bad = errorOf(() =>
+      parseSweepSpec({ ...base, overrides: { trainFor: { unit: 'epochs', amount: 1.5 } } }, 'sweeps/foo.ts'),
+    ).split('\n');
+    expect(bad).toContain(
+      'sweeps/foo.ts: overrides.trainFor.unit: expected one of generator_updates|examples_seen|steps, got "epochs"',
+    );
+    expect(bad.some((l) => l.startsWith('sweeps/foo.ts: overrides.trainFor.amount: '))).toBe(true);
+    const both = errorOf(() =>
+      parseSweepSpec({ ...base, overrides: { steps: 10, trainFor: { unit: 'steps', amount: 10 } } }, 'unit'),
+    );
+    expect(both).toContain('unit: overrides.trainFor: give either overrides.steps or overrides.trainFor, not both');
+    expect(errorOf(() => parseSweepSpec({ ...base, budget: 'huge' }, 'unit'))).toBe(
+      'unit: budget: expected one of paper|quick, got "huge"',
+    );
   });
 
   it('accepts every value form', () => {
@@ -258,6 +277,42 @@ describe('expansion', () => {
   });
 });
 
+describe('training length', () => {
+  const alpha = (trainFor: object) =>
+    expandSweep(
+      parseSweepSpec({ ...base, models: ['alpha-gan', 'age'], hp: { nG: [1, 5], batchSize: 16 }, overrides: { trainFor } }),
+    );
+
+  it('converts generator updates and examples seen to steps per model and nG; logs unit and amount', () => {
+    // (model, nG) → steps; rows per step: α-GAN max(nG, nD) × 16, AGE nD × 16 = 16
+    const perG = alpha({ unit: 'generator_updates', amount: 1_000 }).map((t) => [t.model, t.hp.nG, t.steps]);
+    expect(perG).toEqual([['alpha-gan', 1, 1_000], ['alpha-gan', 5, 200], ['age', 1, 1_000], ['age', 5, 200]]);
+    const perX = alpha({ unit: 'examples_seen', amount: 16_000 }).map((t) => [t.model, t.hp.nG, t.steps]);
+    expect(perX).toEqual([['alpha-gan', 1, 1_000], ['alpha-gan', 5, 200], ['age', 1, 1_000], ['age', 5, 1_000]]);
+    const [t] = alpha({ unit: 'examples_seen', amount: 16_000 });
+    expect(trialParams(t)).toMatchObject({ train_for_unit: 'examples_seen', train_for_amount: 16_000, steps: 1_000 });
+  });
+
+  it('defaults to the preset (generator updates); `steps` keeps meaning trainStep calls for every model', () => {
+    const preset = expandSweep(parseSweepSpec({ ...base, models: ['age'], hp: { nG: [1, 2] } }));
+    // the quick synthetic preset: 20 steps of AGE's default schedule (nG = 2) = 40 generator updates
+    expect(preset.map((t) => [t.trainFor, t.steps])).toEqual([
+      [{ unit: 'generator_updates', amount: 40 }, 40],
+      [{ unit: 'generator_updates', amount: 40 }, 20],
+    ]);
+    const steps = expandSweep(parseSweepSpec({ ...base, models: ['age'], hp: { nG: [1, 2] }, overrides: { steps: 9 } }));
+    expect(steps.map((t) => [t.trainFor, t.steps])).toEqual([
+      [{ unit: 'steps', amount: 9 }, 9],
+      [{ unit: 'steps', amount: 9 }, 9],
+    ]);
+    // the same resolved steps are the same trial, however the length was stated
+    const asSteps = expandSweep(parseSweepSpec({ ...base, overrides: { steps: 20 } }))[0];
+    const asUpdates = expandSweep(parseSweepSpec({ ...base, overrides: { trainFor: { unit: 'generator_updates', amount: 20 } } }))[0];
+    expect(asUpdates.trialId).toBe(asSteps.trialId);
+    expect(TrialPhaseSchema.options).toEqual(['grid', 'refine']);
+  });
+});
+
 describe('refine', () => {
   const spec = parseSweepSpec({
     ...base,
@@ -307,6 +362,37 @@ describe('refine', () => {
   it('lower-is-better metrics rank ascending', () => {
     const runs = phase1.map((t) => ({ ...run(t, undefined), metrics: { 'eval/fid': t.hp.lrG * 1e4 } }));
     expect(rankSettings(phase1, runs, 'fid')[0].example.hp.lrG).toBe(1e-4);
+  });
+});
+
+describe('TimedTracker', () => {
+  it('forwards every call to the tracker it wraps and adds up the time per method', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'ganstudy-timed-'));
+    const inner = createTracker(path.join(dir, 'mlruns'));
+    const timed = new TimedTracker(inner);
+    try {
+      const exp = await timed.getOrCreateExperiment('timed');
+      const run = await timed.createRun(exp, { runName: 'r' });
+      await timed.logParams(run.runId, { a: 1 });
+      await timed.startInBackground('logMetrics', (t) =>
+        t.logMetrics(run.runId, [{ key: 'm', value: 2, step: 1, timestamp: Date.now() }]),
+      );
+      await timed.flush();
+      // what the wrapped tracker holds: the calls went through unchanged
+      const stored = await inner.getRun(run.runId);
+      expect(stored.params).toEqual({ a: '1' });
+      expect(stored.metrics.m).toBe(2);
+      const byMethod = new Map(timed.byMethod());
+      expect([...byMethod.keys()].sort()).toEqual(
+        ['createRun', 'flush', 'getOrCreateExperiment', 'logMetrics', 'logParams'].sort(),
+      );
+      expect([...byMethod.values()].every((ms) => ms >= 0)).toBe(true);
+      expect(timed.totalMs).toBeCloseTo([...byMethod.values()].reduce((a, b) => a + b, 0), 9);
+      expect(timed.byMethod().map(([, ms]) => ms)).toEqual([...byMethod.values()].sort((a, b) => b - a));
+    } finally {
+      await timed.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

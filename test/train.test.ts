@@ -15,10 +15,10 @@ import { spawnSync } from 'node:child_process';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../src/backend/index.js';
-import { loadDataset, type Dataset } from '../src/data/index.js';
+import { loadDataset, type Dataset, type DatasetSplit } from '../src/data/index.js';
 import { createModel, defaultHyperparameters } from '../src/models/index.js';
 import type { GanModel, Losses, ModelHyperparameters, ModelName } from '../src/models/types.js';
-import { latestCheckpoint, meanLosses, rowsPerStep, train, TRAINER_STATE_FILE } from '../src/train/index.js';
+import { latestCheckpoint, meanLosses, rowsPerStep, stepsFor, train, TRAINER_STATE_FILE, type TrainFor } from '../src/train/index.js';
 import type { TrainEvent, TrainOptions } from '../src/train/types.js';
 import { createProgressLine, formatDuration } from '../src/cli/progress.js';
 
@@ -239,8 +239,82 @@ describe('checkpoints, samples, progress, memory', () => {
   });
 });
 
+describe('budgets and work counters', () => {
+  const B = 64;
+  const hpOf = (model: ModelName, hp: Partial<ModelHyperparameters> = {}) => ({ ...defaultHyperparameters(model), batchSize: B, ...hp });
+  // steps = ceil(amount / work per step); work per step from each model's schedule (nG, nD, rows per step)
+  const table: [ModelName, Partial<ModelHyperparameters>, TrainFor, number][] = [
+    ['dcgan', {}, { unit: 'generator_updates', amount: 200_000 }, 200_000],
+    ['dcgan', {}, { unit: 'examples_seen', amount: 6_400_000 }, 100_000], // 64 rows per step
+    ['wgan-gp', {}, { unit: 'generator_updates', amount: 200_000 }, 200_000], // 1 G update, 5 critic updates
+    ['wgan-gp', {}, { unit: 'examples_seen', amount: 6_400_000 }, 20_000], // 5 × 64 rows per step
+    ['age', {}, { unit: 'generator_updates', amount: 200_000 }, 100_000], // nG = 2
+    ['age', {}, { unit: 'generator_updates', amount: 5 }, 3], // rounds up: the budget is reached, not cut short
+    ['age', {}, { unit: 'examples_seen', amount: 6_400_000 }, 100_000], // 1 encoder update reads real images
+    ['alpha-gan', {}, { unit: 'generator_updates', amount: 200_000 }, 200_000],
+    ['alpha-gan', { nG: 5 }, { unit: 'generator_updates', amount: 200_000 }, 40_000],
+    ['alpha-gan', { nG: 5 }, { unit: 'examples_seen', amount: 6_400_000 }, 20_000], // max(nG, nD) × 64 rows
+    ['alpha-gan', { nG: 5 }, { unit: 'steps', amount: 7 }, 7],
+  ];
+  for (const [model, hp, trainFor, steps] of table) {
+    it(`${model} ${JSON.stringify(hp)}: ${trainFor.amount} ${trainFor.unit} → ${steps} steps`, () => {
+      expect(stepsFor(trainFor, { model, hp: hpOf(model, hp) })).toBe(steps);
+    });
+  }
+
+  /** the split, counting the real-image rows the trainer draws from it */
+  function countingSplit(split: DatasetSplit, seen: { rows: number }): DatasetSplit {
+    return {
+      name: split.name,
+      size: split.size,
+      batch: (indices, seed) => split.batch(indices, seed),
+      sample: (n, seed) => split.sample(n, seed),
+      batches: (batchSize, seed, startBatch) => {
+        const stream = split.batches(batchSize, seed, startBatch);
+        return {
+          next: () => {
+            const r = stream.next();
+            if (!r.done) seen.rows += r.value.x.shape[0];
+            return r;
+          },
+        };
+      },
+    };
+  }
+
+  const discriminatorOf: Record<ModelName, string> = { dcgan: 'D', 'wgan-gp': 'D', age: 'E', 'alpha-gan': 'D' };
+  const cases: [ModelName, Partial<ModelHyperparameters>][] = [['dcgan', {}], ['wgan-gp', {}], ['age', {}], ['alpha-gan', { nG: 3 }]];
+  for (const [model, hp] of cases) {
+    it(`${model} ${JSON.stringify(hp)}: progress events count the optimizers' updates and the rows drawn`, async () => {
+      const m = tinyModel(model, 12, hp);
+      const seen = { rows: 0 };
+      const { events } = await run(m, freshDir(`counts-${model}`), 4, { logEvery: 2, data: countingSplit(data.train, seen) });
+      const progress = events.filter((e): e is Extract<TrainEvent, { type: 'progress' }> => e.type === 'progress');
+      expect(progress.map((e) => e.step)).toEqual([2, 4]);
+      // independent: the optimizers' own iteration counters, and the rows the data stream handed out
+      const updates = (m as unknown as { updateCounts(): Record<string, number> }).updateCounts();
+      expect(progress[1].counts).toEqual({
+        generatorUpdates: updates.G,
+        discriminatorUpdates: updates[discriminatorOf[model]],
+        examplesSeen: seen.rows,
+      });
+      expect(progress[0].counts.generatorUpdates * 2).toBe(updates.G);
+      expect(updates.G).toBe(4 * (hp.nG ?? defaultHyperparameters(model).nG));
+      m.dispose();
+    });
+  }
+});
+
 describe('progress line', () => {
-  const progress = { type: 'progress', step: 120, totalSteps: 400, losses: { d: 0.69314, g: 1.2149 }, stepsPerSec: 3.42, etaSec: 82 } as const;
+  const progress = {
+    type: 'progress',
+    step: 120,
+    totalSteps: 400,
+    losses: { d: 0.69314, g: 1.2149 },
+    stepsPerSec: 3.42,
+    etaSec: 82,
+    counts: { generatorUpdates: 120, discriminatorUpdates: 120, examplesSeen: 7680 },
+  } as const;
 
   it('prints plain lines when not on a TTY', () => {
     let out = '';

@@ -21,7 +21,7 @@ import { REPORT_TAG, TRAIN_PREFIX, type FigureFiles, type ReportSummary, type Sw
 export * from './types.js';
 export { selectTopSets, rankGroup, compareRuns, directionOf, orderModels, primarySet, PRIMARY_METRIC_ORDER } from './select.js';
 export { planTagChanges, applyTagChanges, topTagKey } from './tags.js';
-export { discoverSweeps, type ExperimentLister, type ExperimentRef } from './experiments.js';
+export { discoverSweeps, type ExperimentLister, type ExperimentRef } from './sweep-discovery.js';
 export { loadSweepRuns } from './query.js';
 export { tableHeader } from './markdown.js';
 export { metricPlotSize } from './figures/metric-plot.js';

@@ -14,9 +14,11 @@
  * Random draws come from a RNG seeded by the sweep (see expand.ts), so a sweep expands identically every time.
  */
 import { z } from 'zod';
+import { BudgetSchema, type Budget } from '../../experiments/types.js';
 import { EvalProtocolSchema, METRIC_NAMES, type EvalProtocol, type MetricName } from '../../metrics/protocol.js';
 import type { DatasetName } from '../data/types.js';
 import type { ArchitectureConfig, ModelHyperparameters, ModelName } from '../models/types.js';
+import { TrainForSchema, type TrainFor } from '../train/counters.js';
 
 export const SWEEP_MODEL_NAMES = ['dcgan', 'wgan-gp', 'age', 'alpha-gan'] as const satisfies readonly ModelName[];
 export const SWEEP_DATASET_NAMES = ['colormnist', 'cifar10', 'celeba', 'folder', 'synthetic'] as const satisfies readonly DatasetName[];
@@ -62,7 +64,13 @@ export type HyperparameterSpace = {
 };
 
 export interface SweepOverrides {
-  /** training steps for every trial (default: the preset's) */
+  /**
+   * How long every trial trains, e.g. `{ unit: 'generator_updates', amount: 50_000 }` or
+   * `{ unit: 'examples_seen', amount: 3_200_000 }`; converted to steps per model and per nG/nD/batchSize
+   * (src/train/counters.ts). Default: the preset's (stated in generator updates).
+   */
+  trainFor?: TrainFor;
+  /** trainStep calls for every trial, whatever the model's schedule: short for `trainFor: { unit: 'steps', … }` */
   steps?: number;
   checkpointEvery?: number;
   sampleEvery?: number;
@@ -88,8 +96,8 @@ export interface SweepSpec {
   description?: string;
   models: ModelName[];
   datasets: DatasetName[];
-  /** which preset of experiments/ (architecture, steps, eval protocol) the trials start from */
-  budget: 'paper' | 'quick';
+  /** which preset of experiments/ (architecture, training length, eval protocol) the trials start from */
+  budget: Budget;
   /** shared hyperparameter space (every model) */
   hp?: HyperparameterSpace;
   /** per-model spaces; a key here replaces the shared one for that model */
@@ -204,7 +212,7 @@ export const SweepSpecSchema = z
     description: z.string().optional(),
     models: uniqueList(ModelNameSchema, 'model'),
     datasets: uniqueList(DatasetNameSchema, 'dataset'),
-    budget: z.enum(['paper', 'quick']),
+    budget: BudgetSchema,
     hp: HyperparameterSpaceSchema.optional(),
     perModel: z.partialRecord(ModelNameSchema, HyperparameterSpaceSchema).optional(),
     seeds: uniqueList(z.number().int().nonnegative(), 'seed'),
@@ -213,6 +221,7 @@ export const SweepSpecSchema = z
     metrics: uniqueList(MetricNameSchema, 'metric'),
     overrides: z
       .strictObject({
+        trainFor: TrainForSchema.optional(),
         steps: posInt.optional(),
         checkpointEvery: posInt.optional(),
         sampleEvery: posInt.optional(),
@@ -235,6 +244,13 @@ export const SweepSpecSchema = z
     parallel: posInt.optional(),
   })
   .superRefine((spec, ctx) => {
+    if (spec.overrides?.steps !== undefined && spec.overrides.trainFor !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['overrides', 'trainFor'],
+        message: 'give either overrides.steps or overrides.trainFor, not both (steps is trainFor in unit "steps")',
+      });
+    }
     if (spec.refine && !spec.metrics.includes(spec.refine.metric)) {
       ctx.addIssue({
         code: 'custom',

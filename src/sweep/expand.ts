@@ -7,6 +7,7 @@
  *     model or a dataset does not change the draws of the others.
  */
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import { EvalProtocolSchema, SCORE_DIRECTIONS, type EvalProtocol, type MetricName } from '../../metrics/protocol.js';
 import { datasetSpecFor, getPreset } from '../../experiments/index.js';
 import type { Budget } from '../../experiments/types.js';
@@ -14,11 +15,14 @@ import { DatasetSpecSchema, type DatasetSpec } from '../data/index.js';
 import type { DatasetName } from '../data/types.js';
 import type { ArchitectureConfig, ModelHyperparameters, ModelName } from '../models/types.js';
 import type { Run } from '../tracking/types.js';
+import { stepsFor, type TrainFor } from '../train/counters.js';
 import { createRng } from '../util/rng.js';
 import { formatPath, SweepSpecError, type HyperparameterSpace, type SweepSpec } from './define.js';
 import { trialId } from './trial-id.js';
 
-export type TrialPhase = 'grid' | 'refine';
+/** grid: the sweep's own trials; refine: the best settings again with new seeds */
+export const TrialPhaseSchema = z.enum(['grid', 'refine']);
+export type TrialPhase = z.infer<typeof TrialPhaseSchema>;
 type SpaceKey = keyof HyperparameterSpace;
 
 /** Every sweepable key, in the order names and draws use. */
@@ -52,6 +56,8 @@ export interface Trial extends TrialConfig {
   phase: TrialPhase;
   sweep: string;
   budget: Budget;
+  /** how long the sweep asked to train; `steps` is this converted for the trial's model and schedule */
+  trainFor: TrainFor;
   trialId: string;
   /** identity without the seed: the trials of one hyperparameter setting share it (refine ranks settings) */
   settingId: string;
@@ -123,7 +129,7 @@ function identityData(ds: DatasetSpec): Record<string, unknown> {
 
 function buildTrial(
   spec: SweepSpec,
-  base: Omit<Trial, 'index' | 'trialId' | 'settingId' | 'runName' | 'seed' | 'phase'>,
+  base: TrialSetting,
   seed: number,
   phase: TrialPhase,
   index: number,
@@ -153,6 +159,13 @@ function buildTrial(
   };
 }
 
+/** The sweep's training length: trainFor, else steps as trainFor, else the preset's. */
+function trainingLength(overrides: SweepSpec['overrides'] & object, preset: TrainFor): TrainFor {
+  if (overrides.trainFor) return overrides.trainFor;
+  if (overrides.steps !== undefined) return { unit: 'steps', amount: overrides.steps };
+  return preset;
+}
+
 export interface ExpandOptions {
   /** the sweep file path, for messages */
   label?: string;
@@ -162,85 +175,122 @@ export interface ExpandOptions {
 export function expandSweep(spec: SweepSpec, opts: ExpandOptions = {}): Trial[] {
   const label = opts.label ?? spec.name;
   const trials: Trial[] = [];
-  const metrics = [...spec.metrics].sort();
   for (const dataset of spec.datasets) {
     const datasetSpec = resolveDatasetSpec(spec, dataset, label);
-    const dsFields = datasetSpec as unknown as Record<string, unknown>;
     for (const model of spec.models) {
-      const preset = getPreset(model, dataset, spec.budget);
-      const space: HyperparameterSpace = { ...(spec.hp ?? {}), ...(spec.perModel?.[model] ?? {}) };
-      const fixed: Partial<Record<SpaceKey, Value>> = {};
-      const axes: [SpaceKey, readonly Value[]][] = [];
-      const dists: [SpaceKey, Dist][] = [];
-      for (const key of SPACE_KEYS) {
-        const v = space[key] as unknown;
-        if (v === undefined) continue;
-        if (Array.isArray(v)) axes.push([key, v as Value[]]);
-        else if (isDist(v)) dists.push([key, v]);
-        else fixed[key] = v as Value;
+      for (const base of settingsOf(spec, dataset, model, datasetSpec)) {
+        for (const seed of spec.seeds) trials.push(buildTrial(spec, base, seed, 'grid', trials.length));
       }
-      const samples = dists.length > 0 ? (spec.samples ?? 1) : 1;
-      const gridPoints = cartesian(axes);
-      gridPoints.forEach((point, g) => {
-        for (let s = 0; s < samples; s++) {
-          const rng = createRng(seed32(spec.searchSeed ?? 0, dataset, model, g, s));
-          const drawn: Partial<Record<SpaceKey, Value>> = {};
-          for (const [key, d] of dists) drawn[key] = draw(d, rng);
-          const values = { ...fixed, ...point, ...drawn };
-          const hp = { ...preset.hp } as ModelHyperparameters;
-          const arch: ArchitectureConfig = { ...preset.arch };
-          // a dataset spec that fixes its own image size (synthetic) decides the networks' size
-          if (typeof dsFields.resolution === 'number') arch.resolution = dsFields.resolution as ArchitectureConfig['resolution'];
-          if (typeof dsFields.channels === 'number') arch.channels = dsFields.channels;
-          for (const key of SPACE_KEYS) {
-            const v = values[key];
-            if (v === undefined) continue;
-            if (ARCH_KEYS.has(key)) (arch as unknown as Record<string, Value>)[key] = v;
-            else (hp as unknown as Record<string, Value>)[key] = v;
-          }
-          const evalProtocol = EvalProtocolSchema.parse({ ...preset.eval, ...(spec.overrides?.eval ?? {}) });
-          const varied: Record<string, Value> = {};
-          for (const key of SPACE_KEYS) {
-            if (point[key] !== undefined && (axes.find(([k]) => k === key)?.[1].length ?? 0) > 1) varied[snakeCase(key)] = point[key];
-            if (drawn[key] !== undefined) varied[snakeCase(key)] = drawn[key];
-          }
-          const o = spec.overrides ?? {};
-          const steps = o.steps ?? preset.steps;
-          const base = {
-            sweep: spec.name,
-            model,
-            dataset,
-            budget: spec.budget,
-            arch,
-            hp,
-            steps,
-            eval: evalProtocol,
-            metrics,
-            data: identityData(datasetSpec),
-            varied,
-            checkpointEvery: Math.min(o.checkpointEvery ?? preset.checkpointEvery, steps),
-            sampleEvery: o.sampleEvery ?? preset.sampleEvery,
-            logEvery: o.logEvery ?? preset.logEvery,
-            evalEvery: o.evalEvery !== undefined && o.evalEvery < steps ? o.evalEvery : null,
-            datasetSpec,
-          };
-          for (const seed of spec.seeds) trials.push(buildTrial(spec, base, seed, 'grid', trials.length));
-        }
-      });
     }
   }
+  assertDistinct(trials, label);
+  return trials;
+}
+
+/** A trial without its seed, phase and identity: one hyperparameter setting. */
+type TrialSetting = Omit<Trial, 'index' | 'trialId' | 'settingId' | 'runName' | 'seed' | 'phase'>;
+
+interface SplitSpace {
+  fixed: Partial<Record<SpaceKey, Value>>;
+  axes: [SpaceKey, readonly Value[]][];
+  dists: [SpaceKey, Dist][];
+}
+
+/** The space's keys by kind: fixed values, grid axes (lists) and random-search distributions. */
+function splitSpace(space: HyperparameterSpace): SplitSpace {
+  const out: SplitSpace = { fixed: {}, axes: [], dists: [] };
+  for (const key of SPACE_KEYS) {
+    const v = space[key] as unknown;
+    if (v === undefined) continue;
+    if (Array.isArray(v)) out.axes.push([key, v as Value[]]);
+    else if (isDist(v)) out.dists.push([key, v]);
+    else out.fixed[key] = v as Value;
+  }
+  return out;
+}
+
+/** Every setting of (dataset, model): grid points × random-search samples, each drawn from its own RNG. */
+function settingsOf(spec: SweepSpec, dataset: DatasetName, model: ModelName, datasetSpec: DatasetSpec): TrialSetting[] {
+  const space: HyperparameterSpace = { ...(spec.hp ?? {}), ...(spec.perModel?.[model] ?? {}) };
+  const split = splitSpace(space);
+  const samples = split.dists.length > 0 ? (spec.samples ?? 1) : 1;
+  const settings: TrialSetting[] = [];
+  cartesian(split.axes).forEach((point, g) => {
+    for (let s = 0; s < samples; s++) {
+      const rng = createRng(seed32(spec.searchSeed ?? 0, dataset, model, g, s));
+      const drawn: Partial<Record<SpaceKey, Value>> = {};
+      for (const [key, d] of split.dists) drawn[key] = draw(d, rng);
+      const varied: Record<string, Value> = {};
+      for (const key of SPACE_KEYS) {
+        const isAxis = (split.axes.find(([k]) => k === key)?.[1].length ?? 0) > 1;
+        if (point[key] !== undefined && isAxis) varied[snakeCase(key)] = point[key];
+        if (drawn[key] !== undefined) varied[snakeCase(key)] = drawn[key];
+      }
+      const values = { ...split.fixed, ...point, ...drawn };
+      settings.push(resolveSetting(spec, dataset, model, datasetSpec, values, varied));
+    }
+  });
+  return settings;
+}
+
+/** Preset, then the setting's values, then the sweep's overrides: one fully resolved setting. */
+function resolveSetting(
+  spec: SweepSpec,
+  dataset: DatasetName,
+  model: ModelName,
+  datasetSpec: DatasetSpec,
+  values: Partial<Record<SpaceKey, Value>>,
+  varied: Record<string, Value>,
+): TrialSetting {
+  const preset = getPreset(model, dataset, spec.budget);
+  const dsFields = datasetSpec as unknown as Record<string, unknown>;
+  const hp = { ...preset.hp } as ModelHyperparameters;
+  const arch: ArchitectureConfig = { ...preset.arch };
+  // a dataset spec that fixes its own image size (synthetic) decides the networks' size
+  if (typeof dsFields.resolution === 'number') arch.resolution = dsFields.resolution as ArchitectureConfig['resolution'];
+  if (typeof dsFields.channels === 'number') arch.channels = dsFields.channels;
+  for (const key of SPACE_KEYS) {
+    const v = values[key];
+    if (v === undefined) continue;
+    if (ARCH_KEYS.has(key)) (arch as unknown as Record<string, Value>)[key] = v;
+    else (hp as unknown as Record<string, Value>)[key] = v;
+  }
+  const o = spec.overrides ?? {};
+  const trainFor = trainingLength(o, preset.trainFor);
+  const steps = stepsFor(trainFor, { model, hp });
+  return {
+    sweep: spec.name,
+    model,
+    dataset,
+    budget: spec.budget,
+    trainFor,
+    arch,
+    hp,
+    steps,
+    eval: EvalProtocolSchema.parse({ ...preset.eval, ...(o.eval ?? {}) }),
+    metrics: [...spec.metrics].sort(),
+    data: identityData(datasetSpec),
+    varied,
+    checkpointEvery: Math.min(o.checkpointEvery ?? preset.checkpointEvery, steps),
+    sampleEvery: o.sampleEvery ?? preset.sampleEvery,
+    logEvery: o.logEvery ?? preset.logEvery,
+    evalEvery: o.evalEvery !== undefined && o.evalEvery < steps ? o.evalEvery : null,
+    datasetSpec,
+  };
+}
+
+function assertDistinct(trials: readonly Trial[], label: string): void {
   const ids = new Map<string, Trial>();
   for (const t of trials) {
     const dup = ids.get(t.trialId);
     if (dup) {
       throw new SweepSpecError(
-        `${label}: trials ${dup.index} (${dup.runName}) and ${t.index} (${t.runName}) resolve to the same configuration; ` +
-          'remove the duplicate grid value (or the random-search space is too small for `samples`)',
+        `${label}: trials ${dup.index} (${dup.runName}) and ${t.index} (${t.runName}) resolve to the same ` +
+          'configuration; remove the duplicate grid value (or the random-search space is too small for `samples`)',
       );
     }
     ids.set(t.trialId, t);
   }
-  return trials;
 }
 
 export interface RankedSetting {

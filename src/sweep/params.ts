@@ -13,6 +13,8 @@ export function trialParams(trial: Trial): Record<string, string | number | bool
     budget: trial.budget,
     seed: trial.seed,
     steps: trial.steps,
+    train_for_unit: trial.trainFor.unit,
+    train_for_amount: trial.trainFor.amount,
     trial_id: trial.trialId,
     setting_id: trial.settingId,
     phase: trial.phase,

@@ -22,7 +22,7 @@ import { createTracker } from '../tracking/index.js';
 import { TAGS, type Run, type Tracker } from '../tracking/types.js';
 import { expandRefine, expandSweep, type Trial, type TrialPhase } from './expand.js';
 import { loadSweepFile } from './load.js';
-import { classifierNeeds } from './prepare.js';
+import { classifierNeeds } from './dataset-classifiers.js';
 import { threadsPerTrial } from './threads.js';
 
 export { threadsPerTrial };

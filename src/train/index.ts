@@ -17,13 +17,16 @@ import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { assertTrainingBackend, tf } from '../backend/index.js';
 import { saveImageGrid } from '../data/images.js';
-import type { GanModel, Losses, ModelConfig } from '../models/types.js';
+import type { GanModel, Losses } from '../models/types.js';
 import { latestCheckpoint, readTrainerState, writeCheckpoint, type TrainerState } from './checkpoint.js';
+import { countsAfter, rowsPerStep } from './counters.js';
 import type { TrainEvent, TrainOptions, TrainResult } from './types.js';
 
 export type { TrainEvent, TrainOptions, TrainResult } from './types.js';
 export { latestCheckpoint, listCheckpoints, readTrainerState, checkpointDir, TRAINER_STATE_FILE } from './checkpoint.js';
 export type { TrainerState } from './checkpoint.js';
+export { countsAfter, countsPerStep, rowsPerStep, stepsFor, TrainForSchema, TrainingUnitSchema } from './counters.js';
+export type { TrainFor, TrainingUnit, UpdateCounts } from './counters.js';
 
 /** images in each periodic sample grid (8 × 8) */
 export const SAMPLE_GRID_SIZE = 64;
@@ -39,26 +42,6 @@ const NumericOptionsSchema = z.object({
   sampleEvery: z.number().int().nonnegative(),
   logEvery: z.number().int().positive(),
 });
-
-/**
- * Real-image rows one trainStep consumes: one minibatch per sub-update that reads real images, so no minibatch
- * is reused within a step (the models slice a k·B batch into k minibatches; see BaseGan.realSlice).
- *   DCGAN, WGAN-GP: nD discriminator/critic updates read real images (the generator updates do not);
- *   AGE: nD encoder updates read real images (lrD/nD are the encoder's);
- *   α-GAN: nG encoder–generator updates and nD discriminator updates read them; min(k) slices cycle, so
- *          max(nG, nD) minibatches give every update of the larger group its own.
- */
-export function rowsPerStep(config: Pick<ModelConfig, 'model' | 'hp'>): number {
-  const { batchSize, nD, nG } = config.hp;
-  switch (config.model) {
-    case 'dcgan':
-    case 'wgan-gp':
-    case 'age':
-      return nD * batchSize;
-    case 'alpha-gan':
-      return Math.max(nD, nG) * batchSize;
-  }
-}
 
 /** Fixed latent seed of the sample grids, derived from the run seed. */
 export function sampleSeed(seed: number): number {
@@ -201,6 +184,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         losses: meanLosses(window),
         stepsPerSec,
         etaSec: (steps - step) / overallRate,
+        counts: countsAfter(config, step),
       });
       window.length = 0;
       windowStart = performance.now();

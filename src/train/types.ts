@@ -4,10 +4,20 @@
  */
 import type { DatasetSplit } from '../data/types.js';
 import type { GanModel, Losses } from '../models/types.js';
+import type { UpdateCounts } from './counters.js';
 
 export type TrainEvent =
   | { type: 'start'; step: number; totalSteps: number; resumedFrom: number | null }
-  | { type: 'progress'; step: number; totalSteps: number; losses: Losses; stepsPerSec: number; etaSec: number }
+  | {
+      type: 'progress';
+      step: number;
+      totalSteps: number;
+      losses: Losses;
+      stepsPerSec: number;
+      etaSec: number;
+      /** work done by the end of `step`, counted from the model's schedule */
+      counts: UpdateCounts;
+    }
   | { type: 'checkpoint'; step: number; dir: string }
   | { type: 'samples'; step: number; path: string }
   | { type: 'diverged'; step: number; losses: Losses };

@@ -55,7 +55,7 @@ export async function run(argv: string[]): Promise<number> {
   if (values.prepare) {
     try {
       const { spec, label } = await loadSweepFile(positionals[0]);
-      const { prepareClassifiers } = await import('../../sweep/prepare.js');
+      const { prepareClassifiers } = await import('../../sweep/dataset-classifiers.js');
       await prepareClassifiers(expandSweep(spec, { label }), { log: (line) => process.stderr.write(`${line}\n`) });
       return 0;
     } catch (e) {

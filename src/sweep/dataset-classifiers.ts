@@ -1,8 +1,8 @@
 /**
  * Work shared by many trials, done once before they start in parallel: the dataset classifiers that the
  * Inception-style score and FID use. evaluateGenerator trains and caches one per (dataset, classifier steps) on
- * first use; without this step, N trials starting together would each train the same network at once (measured
- * on the quickstart: two parallel trials spent ~105 s each training the same ColorMNIST classifier).
+ * first use; without this step, N trials starting together would each train the same network at once
+ * (bench/README.md, "The quick budget", has what that cost the quickstart).
  */
 import path from 'node:path';
 import type { DatasetSpec } from '../data/index.js';

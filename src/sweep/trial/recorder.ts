@@ -1,0 +1,148 @@
+/**
+ * The bookkeeping of a trial (as compare_gan's TaskManager is kept apart from the loop that trains): everything a
+ * trial writes to the tracker after its run is open — training curves and counters, scores, best_* values,
+ * artifacts, and the run's final status with its timings. The work (work.ts) never sees the tracker.
+ */
+import path from 'node:path';
+import type { EvalReport } from '../../../metrics/index.js';
+import { SCORE_DIRECTIONS, type MetricName } from '../../../metrics/protocol.js';
+import type { UpdateCounts } from '../../train/counters.js';
+import type { TrainEvent } from '../../train/types.js';
+import { TAGS, type MetricPoint, type RunStatus } from '../../tracking/types.js';
+import type { Trial } from '../expand.js';
+import type { TimedTracker } from '../timed-tracker.js';
+import type { Evaluation, TrialTiming } from './types.js';
+
+export const RESUMED_FROM_TAG = 'ganstudy.resumed_from_step';
+
+/** The trainer's counters as metrics (shared/design.md: train/<name> with their step). */
+export const COUNTER_METRICS: Record<keyof UpdateCounts, string> = {
+  generatorUpdates: 'train/generator_updates',
+  discriminatorUpdates: 'train/discriminator_updates',
+  examplesSeen: 'train/examples_seen',
+};
+
+type ProgressEvent = Extract<TrainEvent, { type: 'progress' }>;
+type FinalStatus = Extract<RunStatus, 'FINISHED' | 'FAILED' | 'KILLED'>;
+
+function finitePoints(prefix: string, values: Record<string, number>, step: number, timestamp: number): MetricPoint[] {
+  return Object.entries(values)
+    .filter(([, v]) => Number.isFinite(v))
+    .map(([k, v]) => ({ key: `${prefix}${k}`, value: v, step, timestamp }));
+}
+
+/** One training-progress event as metric points: mean losses, throughput and the work counters at its step. */
+export function progressPoints(event: ProgressEvent, timestamp: number): MetricPoint[] {
+  const { step } = event;
+  const points = finitePoints('train/', event.losses, step, timestamp);
+  points.push({ key: 'perf/steps_per_sec', value: event.stepsPerSec, step, timestamp });
+  for (const [field, key] of Object.entries(COUNTER_METRICS) as [keyof UpdateCounts, string][]) {
+    points.push({ key, value: event.counts[field], step, timestamp });
+  }
+  return points.filter((p) => Number.isFinite(p.value));
+}
+
+/** best_<score> over the evaluations, in each score's direction (MLflow's UI shows only a metric's last value). */
+export function bestScores(evaluations: readonly Evaluation[], step: number, timestamp: number): MetricPoint[] {
+  const last = evaluations.at(-1);
+  if (!last) return [];
+  const best: MetricPoint[] = [];
+  for (const key of Object.keys(last.scores)) {
+    const direction = SCORE_DIRECTIONS[key as MetricName] ?? SCORE_DIRECTIONS[key];
+    if (!direction) continue;
+    const values = evaluations.map((e) => e.scores[key]).filter((v) => v !== undefined && Number.isFinite(v));
+    if (values.length === 0) continue;
+    const value = direction === 'higher' ? Math.max(...values) : Math.min(...values);
+    best.push({ key: `best_${key}`, value, step, timestamp });
+  }
+  return best;
+}
+
+function perfPoints(t: TrialTiming, step: number, timestamp: number): MetricPoint[] {
+  const values: Record<string, number> = {
+    'perf/trial_seconds': t.trialSec,
+    'perf/train_seconds': t.trainSec,
+    'perf/eval_seconds': t.evalSec,
+    'perf/tracking_seconds': t.trackingSec,
+    'perf/cpu_seconds': t.cpuSec,
+    'perf/tracking_share': t.trialSec > 0 ? t.trackingSec / t.trialSec : 0,
+  };
+  return Object.entries(values).map(([key, value]) => ({ key, value, step, timestamp }));
+}
+
+export class TrialRecorder {
+  /** calls started from synchronous training events; the tracker buffers them and the trial waits at the end */
+  private readonly pending: Promise<unknown>[] = [];
+
+  constructor(
+    private readonly tracker: TimedTracker,
+    readonly runId: string,
+    private readonly trial: Trial,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  async resumedFrom(step: number): Promise<void> {
+    await this.tracker.setTags(this.runId, { [RESUMED_FROM_TAG]: String(step) });
+  }
+
+  /** Called from inside the training loop: starts the write and returns at once. */
+  progress(event: ProgressEvent): void {
+    const points = progressPoints(event, Date.now());
+    const write = this.tracker.startInBackground('logMetrics', (t) => t.logMetrics(this.runId, points));
+    this.pending.push(
+      write.catch((e: unknown) => this.log(`[tracking] ${e instanceof Error ? e.message : String(e)}`)),
+    );
+  }
+
+  /** Scores at `step`; at the last step also the independent critic's curve and evaluation time per metric. */
+  async evaluation(step: number, report: EvalReport): Promise<void> {
+    const now = Date.now();
+    const points = finitePoints('eval/', report.scores, step, now);
+    if (step === this.trial.steps) {
+      points.push(
+        ...report.criticCurve.map((c) => ({ key: 'critic/loss', value: c.loss, step: c.step, timestamp: now })),
+      );
+      points.push(...finitePoints('perf/eval_', suffixed(report.timings, '_seconds'), step, now));
+    }
+    await this.tracker.logMetrics(
+      this.runId,
+      points.filter((p) => Number.isFinite(p.value)),
+    );
+    if (report.classifier) await this.tracker.setTags(this.runId, { [TAGS.classifier]: report.classifier });
+  }
+
+  /** best_* where a score was logged more than once */
+  async best(evaluations: readonly Evaluation[]): Promise<void> {
+    if (evaluations.length <= 1) return;
+    await this.tracker.logMetrics(this.runId, bestScores(evaluations, this.trial.steps, Date.now()));
+  }
+
+  /** samples.png at the root, the final checkpoint's files under checkpoint/ */
+  async artifacts(gridPath: string, checkpoint: { dir: string; files: string[] } | null): Promise<void> {
+    await this.tracker.logArtifact(this.runId, gridPath, '');
+    if (!checkpoint) return;
+    for (const file of checkpoint.files) {
+      const rel = path.relative(checkpoint.dir, path.dirname(file));
+      const artifactDir = path.posix.join('checkpoint', ...rel.split(path.sep).filter(Boolean));
+      await this.tracker.logArtifact(this.runId, file, artifactDir);
+    }
+  }
+
+  /**
+   * Ends the run: waits for the background writes, logs perf/* (FINISHED runs), sets the tags that explain the
+   * end, the status, and flushes the tracker.
+   */
+  async finish(status: FinalStatus, tags: Record<string, string>, timing: () => TrialTiming): Promise<void> {
+    await Promise.allSettled(this.pending);
+    this.pending.length = 0;
+    if (status === 'FINISHED')
+      await this.tracker.logMetrics(this.runId, perfPoints(timing(), this.trial.steps, Date.now()));
+    if (Object.keys(tags).length > 0) await this.tracker.setTags(this.runId, tags);
+    await this.tracker.setRunStatus(this.runId, status, Date.now());
+    await this.tracker.flush();
+  }
+}
+
+function suffixed(values: Record<string, number>, suffix: string): Record<string, number> {
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [`${k}${suffix}`, v]));
+}
