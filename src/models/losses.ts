@@ -4,6 +4,7 @@
  */
 import { tf } from '../backend/index.js';
 import type { Scalar, Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-node';
+import type { AgeKlForm } from './types.js';
 
 /** mean over all elements of the sigmoid cross-entropy of `logits` against the constant label `target` (0 or 1). */
 export function sigmoidCrossEntropy(logits: Tensor, target: 0 | 1): Scalar {
@@ -43,7 +44,6 @@ export function interpolate(real: Tensor4D, fake: Tensor4D, eps: Tensor4D): Tens
   return tf.tidy(() => tf.add(real, tf.mul(eps, tf.sub(fake, real))) as Tensor4D);
 }
 
-export type AgeKlForm = 'paper' | 'code';
 
 /**
  * AGE divergence (paper-spec §2.3): KL between the diagonal Gaussian fitted to a batch of codes [B, M] and N(0, I),
