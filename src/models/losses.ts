@@ -39,11 +39,27 @@ export function gradientPenalty(critic: (x: Tensor4D) => Tensor, xHat: Tensor4D)
   return { penalty, norms };
 }
 
+/** WGAN critic loss (paper-spec §2.2): mean f(G(z)) − mean f(x) + λ·penalty; also the Wasserstein estimate. */
+export function wganCriticLoss(
+  fReal: Tensor,
+  fFake: Tensor,
+  penalty: Scalar,
+  lambda: number,
+): { loss: Scalar; wEstimate: Scalar } {
+  const [meanReal, meanFake] = [tf.mean(fReal), tf.mean(fFake)];
+  const loss = tf.add(tf.sub(meanFake, meanReal), tf.mul(penalty, lambda)) as Scalar;
+  return { loss, wEstimate: tf.sub(meanReal, meanFake) as Scalar };
+}
+
+/** WGAN generator loss: −mean f(G(z)). */
+export function wganGeneratorLoss(fFake: Tensor): Scalar {
+  return tf.neg(tf.mean(fFake)) as Scalar;
+}
+
 /** x̂ = x + ε (x_fake − x), ε [B,1,1,1]. */
 export function interpolate(real: Tensor4D, fake: Tensor4D, eps: Tensor4D): Tensor4D {
   return tf.tidy(() => tf.add(real, tf.mul(eps, tf.sub(fake, real))) as Tensor4D);
 }
-
 
 /**
  * AGE divergence (paper-spec §2.3): KL between the diagonal Gaussian fitted to a batch of codes [B, M] and N(0, I),
