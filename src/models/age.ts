@@ -42,7 +42,7 @@ export class Age extends BaseGan<'G' | 'E', 'e' | 'g'> {
       const fake = this.G.apply(z, { training: true }) as Tensor4D;
       const codesReal = this.e(real, true);
       const codesFake = this.e(fake, true);
-      const reconstruction = this.G.apply(codesReal, { training: true }) as Tensor4D;
+      const reconstruction = this.reconstruct(codesReal);
       const r = ageEncoderLoss(
         { codesReal, codesFake, real, reconstruction },
         { form: hp.ageKlForm, lambda: hp.ageLambda },

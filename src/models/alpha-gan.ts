@@ -63,8 +63,8 @@ export class AlphaGan extends BaseGan<'E' | 'G' | 'D' | 'C', 'eg' | 'd' | 'c'> {
     const { value, grads } = tf.variableGrads(() => {
       const z = this.latent(real.shape[0], rng);
       const zHat = this.E.apply(real, { training: true }) as Tensor2D;
-      const rec = this.G.apply(zHat, { training: true }) as Tensor4D;
-      const recForD = this.G.apply(stopGradient(zHat), { training: true }) as Tensor4D;
+      const rec = this.reconstruct(zHat);
+      const recForD = this.reconstruct(stopGradient(zHat));
       const gen = this.G.apply(z, { training: true }) as Tensor4D;
       const l1 = meanAbs(real, rec);
       const recon = tf.mul(l1, hp.reconLambda);
@@ -93,7 +93,7 @@ export class AlphaGan extends BaseGan<'E' | 'G' | 'D' | 'C', 'eg' | 'd' | 'c'> {
   discriminatorStep(real: Tensor4D, rng: Rng): Losses {
     return this.update('D', () => {
       const z = this.latent(real.shape[0], rng);
-      const rec = this.G.apply(this.E.apply(real, { training: true }) as Tensor2D, { training: true }) as Tensor4D;
+      const rec = this.reconstruct(this.E.apply(real, { training: true }) as Tensor2D);
       const gen = this.G.apply(z, { training: true }) as Tensor4D;
       const d = (x: Tensor4D) => this.D.apply(x, { training: true }) as Tensor;
       const loss = tf.add(tf.add(sigmoidCrossEntropy(d(real), 1), sigmoidCrossEntropy(d(rec), 0)), sigmoidCrossEntropy(d(gen), 0)) as Scalar;

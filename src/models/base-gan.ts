@@ -6,6 +6,18 @@
  *
  * The step counter is the only state besides weights and optimizer slots, since all randomness of step k is
  * derived from (config.seed, k).
+ *
+ * Batch-norm statistics for sampling (issue 12.3). tfjs updates a BN layer's moving mean and variance on every
+ * training-mode call, and inference-mode G (sample, generate, evaluation) normalises with them. AGE and α-GAN also
+ * pass reconstructions G(E(x)) through G in training mode; left alone, those would pull the moving statistics
+ * towards the statistics of reconstructions, which are not what G(z) produces. So a reconstruction pass
+ * (BaseGan.reconstruct) restores G's non-trainable weights afterwards, and only the prior passes G(z) move them — the
+ * same for all four models. Chosen over the alternatives because it is exact and cheap (a copy of a few vectors)
+ * and leaves the training arithmetic untouched (training-mode BN normalises with batch statistics, so no loss
+ * changes): running reconstructions in inference mode would change the losses and gradients, and re-estimating
+ * the statistics from prior samples before each evaluation would add a pass per evaluation and make sampling
+ * depend on when that was last done. It acts on the layers' non-trainable weights, so it does not depend on how
+ * networks.ts implements batch norm.
  */
 import { tf } from '../backend/index.js';
 import type { Scalar, Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-node';
@@ -13,6 +25,7 @@ import { createRng, type Rng } from '../util/rng.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import {
   adam,
+  keepingMovingStatistics,
   normalLatent,
   optimizerStep,
   stepSeed,
@@ -125,6 +138,11 @@ export abstract class BaseGan<N extends string = string, P extends string = stri
       const fake = this.G.apply(this.latent(n, rng), { training: true }) as Tensor4D;
       return { loss: loss(judge.apply(fake, { training: true }) as Tensor) };
     });
+  }
+
+  /** G(codes) in training mode, leaving G's moving statistics as they were (see the file comment) */
+  protected reconstruct(codes: Tensor2D): Tensor4D {
+    return keepingMovingStatistics(this.G, () => this.G.apply(codes, { training: true }) as Tensor4D);
   }
 
   /** real-batch slice for sub-update i: a batch of k·B rows feeds k distinct slices of B, else the whole batch */

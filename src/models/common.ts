@@ -84,6 +84,20 @@ export function pickGrads(grads: NamedTensorMap, vars: Variable[]): NamedVariabl
   return out as NamedVariableMap;
 }
 
+/**
+ * Runs `pass` (a training-mode forward pass of `model`), then restores `model`'s non-trainable weights — the batch
+ * norm moving statistics, which tfjs updates on every training-mode call — to their values before it. Works from
+ * the layers' non-trainable weights, so it holds for any normalisation layer that keeps its statistics there.
+ */
+export function keepingMovingStatistics<T>(model: LayersModel, pass: () => T): T {
+  const saved = model.nonTrainableWeights.map((w) => tf.clone(w.read()));
+  const out = pass();
+  // write() makes the variable share the clone's data (reference-counted), so disposing the clone is safe
+  model.nonTrainableWeights.forEach((w, i) => w.write(saved[i]));
+  tf.dispose(saved);
+  return out;
+}
+
 /** A snapshot of a model's trainable weights (tests compare before / after a phase). */
 export function snapshot(model: LayersModel): Float32Array[] {
   return trainableVariables(model).map((v) => v.dataSync() as Float32Array).map((a) => a.slice());
