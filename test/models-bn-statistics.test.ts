@@ -76,7 +76,7 @@ describe('BN moving statistics of G come from prior samples only', () => {
     tf.dispose([x, z1, z2]);
   });
 
-  it('α-GAN: after a step they equal those of the prior passes G₀(z₁) (E,G phase) and G₁(z₂) (D phase) alone', () => {
+  it('α-GAN: after a step they equal those of the prior passes G₀(z₁) ((E,G) phase) and G₁(z₂) (D phase)', () => {
     const x = realBatch();
     const model = new AlphaGan(config('alpha-gan'), { codeUnits: 16 });
     model.trainStep(x);

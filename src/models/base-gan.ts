@@ -187,11 +187,13 @@ export abstract class BaseGan<N extends string = string, P extends string = stri
   }
 
   async save(dir: string): Promise<void> {
-    await saveCheckpoint(dir, { config: this.config, step: this.step, networks: this.networks, optimizers: this.optimizers });
+    const { config, step, networks, optimizers } = this;
+    await saveCheckpoint(dir, { config, step, networks, optimizers });
   }
 
   async load(dir: string): Promise<void> {
-    this.step = await loadCheckpoint(dir, { config: this.config, networks: this.networks, optimizers: this.optimizers });
+    const { config, networks, optimizers } = this;
+    this.step = await loadCheckpoint(dir, { config, networks, optimizers });
   }
 
   /** optimizer updates applied so far, per network (tests check the schedule with it) */

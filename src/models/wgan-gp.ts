@@ -44,7 +44,8 @@ export class WganGp extends BaseGan<'G' | 'D', 'critic' | 'g'> {
   }
 
   /** one generator update on −mean f(G(z)); only G's variables change */
-  generatorStep = (n: number, rng: Rng): Losses => this.adversarialGeneratorStep(n, rng, this.critic, wganGeneratorLoss);
+  generatorStep = (n: number, rng: Rng): Losses =>
+    this.adversarialGeneratorStep(n, rng, this.critic, wganGeneratorLoss);
 
   protected phases() {
     return playerThenGenerator(this.config.hp, 'critic', (x, rng) => this.criticStep(x, rng), this.generatorStep);
