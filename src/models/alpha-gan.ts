@@ -15,7 +15,7 @@ import type { Scalar, Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-node';
 import type { Rng } from '../util/rng.js';
 import { BaseGan, type PhaseLosses } from './base-gan.js';
 import { pickGrads, stopGradient, trainableVariables, type LayersModel, type NamedVariableMap } from './common.js';
-import { meanAbs, sigmoidCrossEntropy } from './losses.js';
+import { alphaGanCodeDiscriminatorLoss, alphaGanDiscriminatorLoss, meanAbs } from './losses.js';
 import { buildCodeDiscriminator, buildDiscriminator, buildEncoder, buildGenerator } from './networks.js';
 import type { Losses, ModelConfig } from './types.js';
 
@@ -96,8 +96,7 @@ export class AlphaGan extends BaseGan<'E' | 'G' | 'D' | 'C', 'eg' | 'd' | 'c'> {
       const rec = this.reconstruct(this.E.apply(real, { training: true }) as Tensor2D);
       const gen = this.G.apply(z, { training: true }) as Tensor4D;
       const d = (x: Tensor4D) => this.D.apply(x, { training: true }) as Tensor;
-      const loss = tf.add(tf.add(sigmoidCrossEntropy(d(real), 1), sigmoidCrossEntropy(d(rec), 0)), sigmoidCrossEntropy(d(gen), 0)) as Scalar;
-      return { loss };
+      return { loss: alphaGanDiscriminatorLoss(d(real), d(rec), d(gen)) };
     });
   }
 
@@ -107,7 +106,7 @@ export class AlphaGan extends BaseGan<'E' | 'G' | 'D' | 'C', 'eg' | 'd' | 'c'> {
       const z = this.latent(real.shape[0], rng);
       const zHat = this.E.apply(real, { training: true }) as Tensor2D;
       const c = (v: Tensor2D) => this.C.apply(v, { training: true }) as Tensor;
-      return { loss: tf.add(sigmoidCrossEntropy(c(z), 1), sigmoidCrossEntropy(c(zHat), 0)) as Scalar };
+      return { loss: alphaGanCodeDiscriminatorLoss(c(z), c(zHat)) };
     });
   }
 

@@ -143,7 +143,18 @@ export function alphaGanLosses(t: AlphaGanLossInputs, reconLambda: number): { e:
   const recon = tf.mul(meanAbs(t.real, t.reconstruction), reconLambda) as Scalar;
   const e = tf.sub(recon, tf.mean(t.cEnc)) as Scalar;
   const g = tf.sub(tf.sub(recon, tf.mean(t.dRec)), tf.mean(t.dGen)) as Scalar;
-  const d = tf.add(tf.add(sigmoidCrossEntropy(t.dReal, 1), sigmoidCrossEntropy(t.dRec, 0)), sigmoidCrossEntropy(t.dGen, 0)) as Scalar;
-  const c = tf.add(sigmoidCrossEntropy(t.cPrior, 1), sigmoidCrossEntropy(t.cEnc, 0)) as Scalar;
+  const d = alphaGanDiscriminatorLoss(t.dReal, t.dRec, t.dGen);
+  const c = alphaGanCodeDiscriminatorLoss(t.cPrior, t.cEnc);
   return { e, g, d, c, recon };
+}
+
+/** α-GAN L_D = CE(D(x),1) + CE(D(G(E(x))),0) + CE(D(G(z)),0) (see alphaGanLosses) */
+export function alphaGanDiscriminatorLoss(dReal: Tensor, dRec: Tensor, dGen: Tensor): Scalar {
+  const realAndRec = tf.add(sigmoidCrossEntropy(dReal, 1), sigmoidCrossEntropy(dRec, 0));
+  return tf.add(realAndRec, sigmoidCrossEntropy(dGen, 0)) as Scalar;
+}
+
+/** α-GAN L_C = CE(C(z),1) + CE(C(E(x)),0) (see alphaGanLosses) */
+export function alphaGanCodeDiscriminatorLoss(cPrior: Tensor, cEnc: Tensor): Scalar {
+  return tf.add(sigmoidCrossEntropy(cPrior, 1), sigmoidCrossEntropy(cEnc, 0)) as Scalar;
 }
