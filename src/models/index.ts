@@ -16,9 +16,13 @@ export {
   ageKl,
   matchCos,
   alphaGanLosses,
+  alphaGanDiscriminatorLoss,
+  alphaGanCodeDiscriminatorLoss,
   sigmoidCrossEntropy,
   dcganDiscriminatorLoss,
   dcganGeneratorLoss,
+  wganCriticLoss,
+  wganGeneratorLoss,
   ageEncoderLoss,
   ageGeneratorLoss,
 } from './losses.js';
