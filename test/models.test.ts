@@ -22,7 +22,7 @@ import {
   matchCos,
   sigmoidCrossEntropy,
 } from '../src/models/index.js';
-import { snapshot, trainableVariables, normalLatent } from '../src/models/common.js';
+import { snapshot, trainableVariables, normalLatent, type LayersModel } from '../src/models/common.js';
 import type { ArchitectureConfig, GanModel, ModelConfig, ModelName } from '../src/models/types.js';
 import { createRng } from '../src/util/rng.js';
 
@@ -234,91 +234,119 @@ describe('α-GAN losses term by term', () => {
   });
 });
 
+/** one row of the schedule table: a fresh model, its networks, single sub-updates and what each may change */
+interface ScheduleCase {
+  name: string;
+  /** optimizer updates per network in one trainStep */
+  perStep: Record<string, number>;
+  setup: () => {
+    model: GanModel & { updateCounts(): Record<string, number> };
+    nets: Record<string, LayersModel>;
+    /** label, one sub-update of that phase, the networks it changes (all others must stay bit-identical) */
+    phases: [string, (x: Tensor4D) => unknown, string[]][];
+  };
+}
+
+const SCHEDULES: ScheduleCase[] = [
+  {
+    name: 'DCGAN, nD 2 nG 3: D step only D, G step only G',
+    perStep: { G: 3, D: 2 },
+    setup: () => {
+      const m = new Dcgan(config('dcgan', { nD: 2, nG: 3 }));
+      return {
+        model: m,
+        nets: { G: m.G, D: m.D },
+        phases: [
+          ['D step', (x) => m.discriminatorStep(x, createRng(1)), ['D']],
+          ['G step', () => m.generatorStep(B, createRng(2)), ['G']],
+        ],
+      };
+    },
+  },
+  {
+    name: 'WGAN-GP defaults: critic step only the critic, G step only G, 5 critic updates per G update',
+    perStep: { G: 1, D: 5 },
+    setup: () => {
+      const m = new WganGp(config('wgan-gp'));
+      return {
+        model: m,
+        nets: { G: m.G, D: m.critic },
+        phases: [
+          ['critic step', (x) => m.criticStep(x, createRng(1)), ['D']],
+          ['G step', () => m.generatorStep(B, createRng(2)), ['G']],
+        ],
+      };
+    },
+  },
+  {
+    name: 'AGE defaults: encoder step only E, generator step only G; 1 E-update then 2 G-updates',
+    perStep: { G: 2, E: 1 },
+    setup: () => {
+      const m = new Age(config('age'));
+      return {
+        model: m,
+        nets: { G: m.G, E: m.E },
+        phases: [
+          ['E step', (x) => m.encoderStep(x, createRng(1)), ['E']],
+          ['G step', () => m.generatorStep(B, createRng(2)), ['G']],
+        ],
+      };
+    },
+  },
+  {
+    name: 'α-GAN, nG 2 nD 3: (E,G) phase leaves D and C; D phase only D; C phase only C',
+    perStep: { E: 2, G: 2, D: 3, C: 3 },
+    setup: () => {
+      const m = new AlphaGan(config('alpha-gan', { nG: 2, nD: 3 }), { codeUnits: 16 });
+      return {
+        model: m,
+        nets: { E: m.E, G: m.G, D: m.D, C: m.C },
+        phases: [
+          ['(E,G) step', (x) => m.encoderGeneratorStep(x, createRng(1)), ['E', 'G']],
+          ['D step', (x) => m.discriminatorStep(x, createRng(2)), ['D']],
+          ['C step', (x) => m.codeDiscriminatorStep(x, createRng(3)), ['C']],
+        ],
+      };
+    },
+  },
+];
+
 describe('update schedules: which networks change in which phase', () => {
-  it('DCGAN: D step changes only D, G step only G; nD D-updates then nG G-updates per trainStep', () => {
-    const m = new Dcgan(config('dcgan', { nD: 2, nG: 3 }));
+  it.each(SCHEDULES)('$name', ({ perStep, setup }) => {
+    const { model, nets, phases } = setup();
     const x = realBatch(1);
-    let [g0, d0] = [snapshot(m.G), snapshot(m.D)];
-    tf.tidy(() => m.discriminatorStep(x, createRng(1)));
-    expect(maxChange(snapshot(m.G), g0)).toBe(0);
-    expect(maxChange(snapshot(m.D), d0)).toBeGreaterThan(0);
-    [g0, d0] = [snapshot(m.G), snapshot(m.D)];
-    m.generatorStep(B, createRng(2));
-    expect(maxChange(snapshot(m.D), d0)).toBe(0);
-    expect(maxChange(snapshot(m.G), g0)).toBeGreaterThan(0);
-    const before = m.updateCounts();
-    m.trainStep(x);
-    const after = m.updateCounts();
-    expect({ G: after.G - before.G, D: after.D - before.D }).toEqual({ G: 3, D: 2 });
-    m.dispose();
+    const snapAll = () => Object.fromEntries(Object.entries(nets).map(([k, n]) => [k, snapshot(n)]));
+    for (const [label, run, changes] of phases) {
+      const before = snapAll();
+      tf.tidy(() => void run(x));
+      const after = snapAll();
+      const changed = Object.keys(nets).filter((k) => maxChange(before[k], after[k]) > 0);
+      expect(changed.sort(), label).toEqual([...changes].sort());
+    }
+    const before = model.updateCounts();
+    model.trainStep(x);
+    const after = model.updateCounts();
+    expect(Object.fromEntries(Object.keys(after).map((k) => [k, after[k] - before[k]]))).toEqual(perStep);
+    model.dispose();
     x.dispose();
   });
 
-  it('WGAN-GP: critic step changes only the critic, G step only G; 5 critic updates per G update', () => {
+  it('WGAN-GP reports the last critic update: critic = −w_estimate + λ·gp', () => {
     const m = new WganGp(config('wgan-gp'));
     const x = realBatch(2);
-    let [g0, d0] = [snapshot(m.G), snapshot(m.critic)];
-    tf.tidy(() => m.criticStep(x, createRng(1)));
-    expect(maxChange(snapshot(m.G), g0)).toBe(0);
-    expect(maxChange(snapshot(m.critic), d0)).toBeGreaterThan(0);
-    [g0, d0] = [snapshot(m.G), snapshot(m.critic)];
-    m.generatorStep(B, createRng(2));
-    expect(maxChange(snapshot(m.critic), d0)).toBe(0);
-    expect(maxChange(snapshot(m.G), g0)).toBeGreaterThan(0);
-    const before = m.updateCounts();
     const losses = m.trainStep(x);
-    const after = m.updateCounts();
-    expect({ G: after.G - before.G, D: after.D - before.D }).toEqual({ G: 1, D: 5 });
     expect(Object.keys(losses).sort()).toEqual(['critic', 'g', 'gp', 'w_estimate']);
-    // critic = −w_estimate + λ·gp (losses of the last critic update)
     expect(losses.critic).toBeCloseTo(-losses.w_estimate + 10 * losses.gp, 4);
     m.dispose();
     x.dispose();
   });
 
-  it('AGE: encoder step changes only E, generator step only G; 1 E-update then 2 G-updates', () => {
+  it('AGE: encodings lie on the unit sphere', () => {
     const m = new Age(config('age'));
     const x = realBatch(3);
-    let [g0, e0] = [snapshot(m.G), snapshot(m.E)];
-    tf.tidy(() => m.encoderStep(x, createRng(1)));
-    expect(maxChange(snapshot(m.G), g0)).toBe(0);
-    expect(maxChange(snapshot(m.E), e0)).toBeGreaterThan(0);
-    [g0, e0] = [snapshot(m.G), snapshot(m.E)];
-    m.generatorStep(B, createRng(2));
-    expect(maxChange(snapshot(m.E), e0)).toBe(0);
-    expect(maxChange(snapshot(m.G), g0)).toBeGreaterThan(0);
-    const before = m.updateCounts();
     m.trainStep(x);
-    const after = m.updateCounts();
-    expect({ G: after.G - before.G, E: after.E - before.E }).toEqual({ G: 2, E: 1 });
-    // encodings and latent draws lie on the unit sphere
     const norms = tf.tidy(() => tf.norm(m.encode(x), 2, 1).dataSync());
     norms.forEach((v) => expect(v).toBeCloseTo(1, 5));
-    m.dispose();
-    x.dispose();
-  });
-
-  it('α-GAN: (E,G) phase leaves D and C; D phase only D; C phase only C; counts per trainStep', () => {
-    const m = new AlphaGan(config('alpha-gan', { nG: 2, nD: 3 }), { codeUnits: 16 });
-    const x = realBatch(4);
-    const snap = () => ({ E: snapshot(m.E), G: snapshot(m.G), D: snapshot(m.D), C: snapshot(m.C) });
-    const changed = (a: ReturnType<typeof snap>) => {
-      const b = snap();
-      return { E: maxChange(a.E, b.E) > 0, G: maxChange(a.G, b.G) > 0, D: maxChange(a.D, b.D) > 0, C: maxChange(a.C, b.C) > 0 };
-    };
-    let s = snap();
-    tf.tidy(() => m.encoderGeneratorStep(x, createRng(1)));
-    expect(changed(s)).toEqual({ E: true, G: true, D: false, C: false });
-    s = snap();
-    tf.tidy(() => m.discriminatorStep(x, createRng(2)));
-    expect(changed(s)).toEqual({ E: false, G: false, D: true, C: false });
-    s = snap();
-    tf.tidy(() => m.codeDiscriminatorStep(x, createRng(3)));
-    expect(changed(s)).toEqual({ E: false, G: false, D: false, C: true });
-    const before = m.updateCounts();
-    m.trainStep(x);
-    const after = m.updateCounts();
-    expect(Object.fromEntries(Object.keys(after).map((k) => [k, after[k] - before[k]]))).toEqual({ E: 2, G: 2, D: 3, C: 3 });
     m.dispose();
     x.dispose();
   });

@@ -6,30 +6,25 @@
  */
 import { tf } from '../backend/index.js';
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-node';
-import { createRng, type Rng } from '../util/rng.js';
-import { BaseGan, adam, optimizerStep, trainableVariables, type LayersModel, type Optimizer } from './common.js';
+import type { Rng } from '../util/rng.js';
+import { BaseGan, playerThenGenerator, type PhaseLosses } from './base-gan.js';
+import type { LayersModel } from './common.js';
 import { ageEncoderLoss, ageGeneratorLoss, l2Normalize } from './losses.js';
 import { buildEncoder, buildGenerator } from './networks.js';
 import type { Losses, ModelConfig } from './types.js';
 
-export class Age extends BaseGan {
-  protected readonly networks: { G: LayersModel; E: LayersModel };
-  protected readonly optimizers: { G: Optimizer; E: Optimizer };
-  protected readonly generator: LayersModel;
-  protected override readonly sphere = true;
-
+export class Age extends BaseGan<'G' | 'E', 'e' | 'g'> {
   constructor(config: ModelConfig) {
-    super(config);
-    const init = createRng(config.seed);
-    const G = buildGenerator(config.arch, { seed: init.seed() });
-    const E = buildEncoder(config.arch, { seed: init.seed() });
-    this.networks = { G, E };
-    this.generator = G;
-    const hp = config.hp;
-    this.optimizers = { G: adam(hp.lrG, hp.beta1, hp.beta2), E: adam(hp.lrD, hp.beta1, hp.beta2) };
+    super(
+      config,
+      {
+        G: { build: (arch, seed) => buildGenerator(arch, { seed }), lr: 'lrG' },
+        E: { build: (arch, seed) => buildEncoder(arch, { seed }), lr: 'lrD' },
+      },
+      { sphere: true },
+    );
   }
 
-  get G(): LayersModel { return this.networks.G; }
   get E(): LayersModel { return this.networks.E; }
 
   private e(x: Tensor4D, training: boolean): Tensor2D {
@@ -42,20 +37,23 @@ export class Age extends BaseGan {
 
   encoderStep(real: Tensor4D, rng: Rng): Losses {
     const hp = this.config.hp;
-    return optimizerStep(this.optimizers.E, trainableVariables(this.E), () => {
+    return this.update('E', () => {
       const z = this.latent(real.shape[0], rng);
       const fake = this.G.apply(z, { training: true }) as Tensor4D;
       const codesReal = this.e(real, true);
       const codesFake = this.e(fake, true);
-      const reconstruction = this.G.apply(codesReal, { training: true }) as Tensor4D;
-      const r = ageEncoderLoss({ codesReal, codesFake, real, reconstruction }, { form: hp.ageKlForm, lambda: hp.ageLambda });
+      const reconstruction = this.reconstruct(codesReal);
+      const r = ageEncoderLoss(
+        { codesReal, codesFake, real, reconstruction },
+        { form: hp.ageKlForm, lambda: hp.ageLambda },
+      );
       return { loss: r.loss, aux: { kl_real: r.klReal, kl_fake: r.klFake, recon_x: r.recon } };
     });
   }
 
   generatorStep(n: number, rng: Rng): Losses {
     const hp = this.config.hp;
-    return optimizerStep(this.optimizers.G, trainableVariables(this.G), () => {
+    return this.update('G', () => {
       const z = this.latent(n, rng);
       const codesFake = this.e(this.G.apply(z, { training: true }) as Tensor4D, true);
       const r = ageGeneratorLoss({ codesFake, z }, { form: hp.ageKlForm, mu: hp.ageMu });
@@ -63,14 +61,12 @@ export class Age extends BaseGan {
     });
   }
 
-  trainStep(real: Tensor4D): Losses {
-    const rng = this.rngForStep();
+  protected phases() {
     const hp = this.config.hp;
-    let e: Losses = {};
-    for (let i = 0; i < hp.nD; i++) e = tf.tidy(() => this.encoderStep(this.realSlice(real, i), rng));
-    let g: Losses = {};
-    for (let i = 0; i < hp.nG; i++) g = this.generatorStep(this.sliceSize(real), rng);
-    this.step++;
+    return playerThenGenerator(hp, 'e', (x, rng) => this.encoderStep(x, rng), (n, rng) => this.generatorStep(n, rng));
+  }
+
+  protected report({ e, g }: PhaseLosses<'e' | 'g'>): Losses {
     return { e: e.loss, g: g.loss, kl_real: e.kl_real, kl_fake: e.kl_fake, recon_x: e.recon_x, match_z: g.match_z };
   }
 }

@@ -12,37 +12,24 @@
  */
 import { tf } from '../backend/index.js';
 import type { Scalar, Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-node';
-import { createRng, type Rng } from '../util/rng.js';
-import { BaseGan, adam, stopGradient, type NamedVariableMap, optimizerStep, pickGrads, trainableVariables, type LayersModel, type Optimizer } from './common.js';
-import { meanAbs, sigmoidCrossEntropy } from './losses.js';
+import type { Rng } from '../util/rng.js';
+import { BaseGan, type PhaseLosses } from './base-gan.js';
+import { pickGrads, stopGradient, trainableVariables, type LayersModel, type NamedVariableMap } from './common.js';
+import { alphaGanCodeDiscriminatorLoss, alphaGanDiscriminatorLoss, meanAbs } from './losses.js';
 import { buildCodeDiscriminator, buildDiscriminator, buildEncoder, buildGenerator } from './networks.js';
 import type { Losses, ModelConfig } from './types.js';
 
-export class AlphaGan extends BaseGan {
-  protected readonly networks: { E: LayersModel; G: LayersModel; D: LayersModel; C: LayersModel };
-  protected readonly optimizers: { E: Optimizer; G: Optimizer; D: Optimizer; C: Optimizer };
-  protected readonly generator: LayersModel;
-
+export class AlphaGan extends BaseGan<'E' | 'G' | 'D' | 'C', 'eg' | 'd' | 'c'> {
   constructor(config: ModelConfig, opts: { codeUnits?: number } = {}) {
-    super(config);
-    const init = createRng(config.seed);
-    const E = buildEncoder(config.arch, { seed: init.seed() });
-    const G = buildGenerator(config.arch, { seed: init.seed() });
-    const D = buildDiscriminator(config.arch, { batchNorm: true, outputs: 1, seed: init.seed() });
-    const C = buildCodeDiscriminator(config.arch.zDim, opts.codeUnits ?? 750, { seed: init.seed() });
-    this.networks = { E, G, D, C };
-    this.generator = G;
-    const hp = config.hp;
-    this.optimizers = {
-      E: adam(hp.lrG, hp.beta1, hp.beta2),
-      G: adam(hp.lrG, hp.beta1, hp.beta2),
-      D: adam(hp.lrD, hp.beta1, hp.beta2),
-      C: adam(hp.lrD, hp.beta1, hp.beta2),
-    };
+    super(config, {
+      E: { build: (arch, seed) => buildEncoder(arch, { seed }), lr: 'lrG' },
+      G: { build: (arch, seed) => buildGenerator(arch, { seed }), lr: 'lrG' },
+      D: { build: (arch, seed) => buildDiscriminator(arch, { batchNorm: true, outputs: 1, seed }), lr: 'lrD' },
+      C: { build: (arch, seed) => buildCodeDiscriminator(arch.zDim, opts.codeUnits ?? 750, { seed }), lr: 'lrD' },
+    });
   }
 
   get E(): LayersModel { return this.networks.E; }
-  get G(): LayersModel { return this.networks.G; }
   get D(): LayersModel { return this.networks.D; }
   get C(): LayersModel { return this.networks.C; }
 
@@ -76,8 +63,8 @@ export class AlphaGan extends BaseGan {
     const { value, grads } = tf.variableGrads(() => {
       const z = this.latent(real.shape[0], rng);
       const zHat = this.E.apply(real, { training: true }) as Tensor2D;
-      const rec = this.G.apply(zHat, { training: true }) as Tensor4D;
-      const recForD = this.G.apply(stopGradient(zHat), { training: true }) as Tensor4D;
+      const rec = this.reconstruct(zHat);
+      const recForD = this.reconstruct(stopGradient(zHat));
       const gen = this.G.apply(z, { training: true }) as Tensor4D;
       const l1 = meanAbs(real, rec);
       const recon = tf.mul(l1, hp.reconLambda);
@@ -104,38 +91,37 @@ export class AlphaGan extends BaseGan {
 
   /** D on real (label 1), reconstructions and samples (label 0): three terms; only D changes. */
   discriminatorStep(real: Tensor4D, rng: Rng): Losses {
-    return optimizerStep(this.optimizers.D, trainableVariables(this.D), () => {
+    return this.update('D', () => {
       const z = this.latent(real.shape[0], rng);
-      const rec = this.G.apply(this.E.apply(real, { training: true }) as Tensor2D, { training: true }) as Tensor4D;
+      const rec = this.reconstruct(this.E.apply(real, { training: true }) as Tensor2D);
       const gen = this.G.apply(z, { training: true }) as Tensor4D;
       const d = (x: Tensor4D) => this.D.apply(x, { training: true }) as Tensor;
-      const loss = tf.add(tf.add(sigmoidCrossEntropy(d(real), 1), sigmoidCrossEntropy(d(rec), 0)), sigmoidCrossEntropy(d(gen), 0)) as Scalar;
-      return { loss };
+      return { loss: alphaGanDiscriminatorLoss(d(real), d(rec), d(gen)) };
     });
   }
 
   /** C on prior draws (label 1) and encodings (label 0); only C changes. */
   codeDiscriminatorStep(real: Tensor4D, rng: Rng): Losses {
-    return optimizerStep(this.optimizers.C, trainableVariables(this.C), () => {
+    return this.update('C', () => {
       const z = this.latent(real.shape[0], rng);
       const zHat = this.E.apply(real, { training: true }) as Tensor2D;
       const c = (v: Tensor2D) => this.C.apply(v, { training: true }) as Tensor;
-      return { loss: tf.add(sigmoidCrossEntropy(c(z), 1), sigmoidCrossEntropy(c(zHat), 0)) as Scalar };
+      return { loss: alphaGanCodeDiscriminatorLoss(c(z), c(zHat)) };
     });
   }
 
-  trainStep(real: Tensor4D): Losses {
-    const rng = this.rngForStep();
+  protected phases() {
     const hp = this.config.hp;
-    let eg: Losses = {};
-    for (let i = 0; i < hp.nG; i++) eg = tf.tidy(() => this.encoderGeneratorStep(this.realSlice(real, i), rng));
-    let d: Losses = {};
-    for (let i = 0; i < hp.nD; i++) d = tf.tidy(() => this.discriminatorStep(this.realSlice(real, i), rng));
-    let c: Losses = {};
-    for (let i = 0; i < hp.nD; i++) c = tf.tidy(() => this.codeDiscriminatorStep(this.realSlice(real, i), rng));
-    this.step++;
+    return {
+      eg: { times: hp.nG, update: (x: Tensor4D, rng: Rng) => this.encoderGeneratorStep(x, rng) },
+      d: { times: hp.nD, update: (x: Tensor4D, rng: Rng) => this.discriminatorStep(x, rng) },
+      c: { times: hp.nD, update: (x: Tensor4D, rng: Rng) => this.codeDiscriminatorStep(x, rng) },
+    };
+  }
+
+  protected report({ eg, d, c }: PhaseLosses<'eg' | 'd' | 'c'>): Losses {
     const out: Losses = { e: eg.e, g: eg.g, d: d.loss, c: c.loss, recon_l1: eg.l1 };
-    if (hp.latentLambda > 0) out.latent_cycle = eg.latent_cycle;
+    if (this.config.hp.latentLambda > 0) out.latent_cycle = eg.latent_cycle;
     return out;
   }
 }

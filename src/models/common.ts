@@ -1,16 +1,13 @@
 /**
- * What the four models share: seeded randomness per step, Adam optimizers over a network's variables,
- * one gradient step with auxiliary loss values, and saving / loading every weight and optimizer slot.
+ * Helpers the four models share: seeded randomness per step, Adam optimizers over a network's variables,
+ * one gradient step with auxiliary loss values. The model base is base-gan.ts, the checkpoint format checkpoint.ts.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { tf } from '../backend/index.js';
 import type { Scalar, Tensor, Tensor2D, Tensor4D, Variable, NamedTensorMap } from '@tensorflow/tfjs-node';
 
 export type NamedVariableMap = Parameters<Optimizer['applyGradients']>[0];
-import { createRng, type Rng } from '../util/rng.js';
 import { l2Normalize } from './losses.js';
-import type { GanModel, Losses, ModelConfig } from './types.js';
+import type { Losses } from './types.js';
 
 export type LayersModel = ReturnType<typeof tf.sequential>;
 export type Optimizer = ReturnType<typeof tf.train.adam>;
@@ -87,179 +84,21 @@ export function pickGrads(grads: NamedTensorMap, vars: Variable[]): NamedVariabl
   return out as NamedVariableMap;
 }
 
+/**
+ * Runs `pass` (a training-mode forward pass of `model`), then restores `model`'s non-trainable weights — the batch
+ * norm moving statistics, which tfjs updates on every training-mode call — to their values before it. Works from
+ * the layers' non-trainable weights, so it holds for any normalisation layer that keeps its statistics there.
+ */
+export function keepingMovingStatistics<T>(model: LayersModel, pass: () => T): T {
+  const saved = model.nonTrainableWeights.map((w) => tf.clone(w.read()));
+  const out = pass();
+  // write() makes the variable share the clone's data (reference-counted), so disposing the clone is safe
+  model.nonTrainableWeights.forEach((w, i) => w.write(saved[i]));
+  tf.dispose(saved);
+  return out;
+}
+
 /** A snapshot of a model's trainable weights (tests compare before / after a phase). */
 export function snapshot(model: LayersModel): Float32Array[] {
   return trainableVariables(model).map((v) => v.dataSync() as Float32Array).map((a) => a.slice());
-}
-
-interface ManifestEntry {
-  part: string;
-  index: number;
-  name: string;
-  dtype: 'float32' | 'int32';
-  shape: number[];
-  offset: number;
-  length: number;
-}
-interface Manifest {
-  format: 'ganstudy-model-v1';
-  model: string;
-  arch: unknown;
-  seed: number;
-  step: number;
-  entries: ManifestEntry[];
-}
-
-const MANIFEST = 'model.json';
-const WEIGHTS = 'weights.bin';
-
-/**
- * Base class: owns the step counter (the only state besides weights and optimizer slots, since all
- * randomness of step k is derived from (config.seed, k)), and implements save / load for any set of
- * named networks and optimizers.
- */
-export abstract class BaseGan implements GanModel {
-  /** number of completed trainStep calls */
-  step = 0;
-  protected abstract readonly networks: Record<string, LayersModel>;
-  protected abstract readonly optimizers: Record<string, Optimizer>;
-  protected abstract readonly generator: LayersModel;
-  protected readonly sphere: boolean = false;
-
-  constructor(readonly config: ModelConfig) {}
-
-  abstract trainStep(real: Tensor4D): Losses;
-
-  /** Randomness for the current step: stream `s` of step `this.step`. */
-  protected rngForStep(): Rng {
-    return createRng(stepSeed(this.config.seed, this.step, 0));
-  }
-
-  /** real-batch slice for sub-update i: a batch of k·B rows feeds k distinct slices of B, else the whole batch */
-  protected realSlice(real: Tensor4D, i: number): Tensor4D {
-    const b = this.sliceSize(real);
-    if (b === real.shape[0]) return real;
-    const k = real.shape[0] / b;
-    return tf.slice(real, [(i % k) * b, 0, 0, 0], [b, -1, -1, -1]);
-  }
-
-  /** rows per sub-update: hp.batchSize when `real` holds several whole batches, else all of `real` */
-  protected sliceSize(real: Tensor4D): number {
-    const b = this.config.hp.batchSize;
-    const n = real.shape[0];
-    return n >= 2 * b && n % b === 0 ? b : n;
-  }
-
-  protected latent(n: number, rng: Rng): Tensor2D {
-    return normalLatent(n, this.config.arch.zDim, rng.seed(), this.sphere);
-  }
-
-  generate(z: Tensor2D): Tensor4D {
-    return tf.tidy(() => this.generator.apply(z, { training: false }) as Tensor4D);
-  }
-
-  /** z for all n is drawn at once (so a seed means the same images for any n' ≤ n prefix), G runs in chunks */
-  sample(n: number, seed: number): Tensor4D {
-    const z = normalLatent(n, this.config.arch.zDim, seed, this.sphere);
-    const chunk = 512;
-    if (n <= chunk) {
-      const out = this.generate(z);
-      z.dispose();
-      return out;
-    }
-    const parts: Tensor4D[] = [];
-    for (let i = 0; i < n; i += chunk) {
-      parts.push(tf.tidy(() => this.generate(tf.slice(z, [i, 0], [Math.min(chunk, n - i), -1]))));
-    }
-    const out = tf.concat(parts) as Tensor4D;
-    tf.dispose([z, ...parts]);
-    return out;
-  }
-
-  async save(dir: string): Promise<void> {
-    await mkdir(dir, { recursive: true });
-    const entries: ManifestEntry[] = [];
-    const chunks: Buffer[] = [];
-    let offset = 0;
-    const add = (part: string, index: number, name: string, t: Tensor) => {
-      const dtype = t.dtype === 'int32' ? 'int32' : 'float32';
-      const data = dtype === 'int32' ? Int32Array.from(t.dataSync() as Int32Array) : Float32Array.from(t.dataSync() as Float32Array);
-      const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-      entries.push({ part, index, name, dtype, shape: t.shape.slice(), offset, length: buf.byteLength });
-      chunks.push(buf);
-      offset += buf.byteLength;
-    };
-    for (const [part, net] of Object.entries(this.networks)) {
-      net.weights.forEach((w, i) => add(part, i, w.originalName, w.read()));
-    }
-    for (const [part, opt] of Object.entries(this.optimizers)) {
-      const ws = await opt.getWeights();
-      ws.forEach((w, i) => add(`opt:${part}`, i, w.name, w.tensor));
-      // getWeights hands out the slot variables themselves (keep them) plus a fresh iteration-count scalar
-      tf.dispose(ws.map((w) => w.tensor).filter((t) => !(t instanceof tf.Variable)));
-    }
-    const manifest: Manifest = {
-      format: 'ganstudy-model-v1',
-      model: this.config.model,
-      arch: this.config.arch,
-      seed: this.config.seed,
-      step: this.step,
-      entries,
-    };
-    await writeFile(path.join(dir, WEIGHTS), Buffer.concat(chunks));
-    await writeFile(path.join(dir, MANIFEST), JSON.stringify(manifest, null, 1));
-  }
-
-  async load(dir: string): Promise<void> {
-    const manifestPath = path.join(dir, MANIFEST);
-    let manifest: Manifest;
-    try {
-      manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as Manifest;
-    } catch (e) {
-      throw new Error(`cannot read checkpoint manifest ${manifestPath}: ${(e as Error).message}`);
-    }
-    if (manifest.format !== 'ganstudy-model-v1') throw new Error(`${manifestPath}: unknown format ${String(manifest.format)}`);
-    if (manifest.model !== this.config.model) {
-      throw new Error(`${manifestPath}: checkpoint is for model '${manifest.model}', this model is '${this.config.model}'`);
-    }
-    if (JSON.stringify(manifest.arch) !== JSON.stringify(this.config.arch)) {
-      throw new Error(`${manifestPath}: checkpoint architecture ${JSON.stringify(manifest.arch)} differs from ${JSON.stringify(this.config.arch)}`);
-    }
-    const bin = await readFile(path.join(dir, WEIGHTS));
-    const tensorOf = (e: ManifestEntry): Tensor => {
-      const bytes = bin.subarray(e.offset, e.offset + e.length);
-      const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
-      return e.dtype === 'int32' ? tf.tensor(new Int32Array(ab), e.shape, 'int32') : tf.tensor(new Float32Array(ab), e.shape, 'float32');
-    };
-    const byPart = new Map<string, ManifestEntry[]>();
-    for (const e of manifest.entries) byPart.set(e.part, [...(byPart.get(e.part) ?? []), e]);
-    for (const [part, net] of Object.entries(this.networks)) {
-      const es = (byPart.get(part) ?? []).sort((a, b) => a.index - b.index);
-      if (es.length !== net.weights.length) {
-        throw new Error(`${manifestPath}: network '${part}' has ${es.length} weights in the checkpoint, ${net.weights.length} in the model`);
-      }
-      const ts = es.map(tensorOf);
-      net.setWeights(ts);
-      tf.dispose(ts);
-    }
-    for (const [part, opt] of Object.entries(this.optimizers)) {
-      const es = (byPart.get(`opt:${part}`) ?? []).sort((a, b) => a.index - b.index);
-      if (es.length === 0) throw new Error(`${manifestPath}: no optimizer state for '${part}'`);
-      // setWeights takes ownership (wraps the tensors in new slot variables)
-      await opt.setWeights(es.map((e) => ({ name: e.name, tensor: tensorOf(e) })));
-    }
-    this.step = manifest.step;
-  }
-
-  /** optimizer updates applied so far, per network (tests check the schedule with it) */
-  updateCounts(): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const [k, opt] of Object.entries(this.optimizers)) out[k] = opt.iterations;
-    return out;
-  }
-
-  dispose(): void {
-    for (const net of Object.values(this.networks)) net.dispose();
-    for (const opt of Object.values(this.optimizers)) opt.dispose();
-  }
 }

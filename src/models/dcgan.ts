@@ -8,34 +8,25 @@
 import { tf } from '../backend/index.js';
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs-node';
 import type { Rng } from '../util/rng.js';
-import { BaseGan, adam, optimizerStep, trainableVariables, type LayersModel, type Optimizer } from './common.js';
+import { BaseGan, playerThenGenerator, type PhaseLosses } from './base-gan.js';
+import type { LayersModel } from './common.js';
 import { dcganDiscriminatorLoss, dcganGeneratorLoss } from './losses.js';
 import { buildDiscriminator, buildGenerator } from './networks.js';
 import type { Losses, ModelConfig } from './types.js';
-import { createRng } from '../util/rng.js';
 
-export class Dcgan extends BaseGan {
-  protected readonly networks: { G: LayersModel; D: LayersModel };
-  protected readonly optimizers: { G: Optimizer; D: Optimizer };
-  protected readonly generator: LayersModel;
-
+export class Dcgan extends BaseGan<'G' | 'D', 'd' | 'g'> {
   constructor(config: ModelConfig) {
-    super(config);
-    const init = createRng(config.seed);
-    const G = buildGenerator(config.arch, { seed: init.seed() });
-    const D = buildDiscriminator(config.arch, { batchNorm: true, outputs: 1, seed: init.seed() });
-    this.networks = { G, D };
-    this.generator = G;
-    const hp = config.hp;
-    this.optimizers = { G: adam(hp.lrG, hp.beta1, hp.beta2), D: adam(hp.lrD, hp.beta1, hp.beta2) };
+    super(config, {
+      G: { build: (arch, seed) => buildGenerator(arch, { seed }), lr: 'lrG' },
+      D: { build: (arch, seed) => buildDiscriminator(arch, { batchNorm: true, outputs: 1, seed }), lr: 'lrD' },
+    });
   }
 
-  get G(): LayersModel { return this.networks.G; }
   get D(): LayersModel { return this.networks.D; }
 
   /** one discriminator update; G runs in training mode (batch statistics), only D's variables change */
   discriminatorStep(real: Tensor4D, rng: Rng): Losses {
-    return optimizerStep(this.optimizers.D, trainableVariables(this.D), () => {
+    return this.update('D', () => {
       const z = this.latent(real.shape[0], rng);
       const fake = this.G.apply(z, { training: true }) as Tensor4D;
       const dReal = this.D.apply(real, { training: true }) as Tensor;
@@ -48,22 +39,13 @@ export class Dcgan extends BaseGan {
   }
 
   /** one generator update (non-saturating); only G's variables change */
-  generatorStep(n: number, rng: Rng): Losses {
-    return optimizerStep(this.optimizers.G, trainableVariables(this.G), () => {
-      const z = this.latent(n, rng);
-      const fake = this.G.apply(z, { training: true }) as Tensor4D;
-      return { loss: dcganGeneratorLoss(this.D.apply(fake, { training: true }) as Tensor) };
-    });
+  generatorStep = (n: number, rng: Rng): Losses => this.adversarialGeneratorStep(n, rng, this.D, dcganGeneratorLoss);
+
+  protected phases() {
+    return playerThenGenerator(this.config.hp, 'd', (x, rng) => this.discriminatorStep(x, rng), this.generatorStep);
   }
 
-  trainStep(real: Tensor4D): Losses {
-    const rng = this.rngForStep();
-    const hp = this.config.hp;
-    let d: Losses = {};
-    for (let i = 0; i < hp.nD; i++) d = tf.tidy(() => this.discriminatorStep(this.realSlice(real, i), rng));
-    let g: Losses = {};
-    for (let i = 0; i < hp.nG; i++) g = this.generatorStep(this.sliceSize(real), rng);
-    this.step++;
+  protected report({ d, g }: PhaseLosses<'d' | 'g'>): Losses {
     return { d: d.loss, g: g.loss, d_real: d.d_real, d_fake: d.d_fake };
   }
 }

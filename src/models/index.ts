@@ -6,6 +6,7 @@ import { AlphaGan } from './alpha-gan.js';
 import { Age } from './age.js';
 import { Dcgan } from './dcgan.js';
 import { WganGp } from './wgan-gp.js';
+import { AgeKlFormSchema, ModelNameSchema, ResolutionSchema } from './types.js';
 import type { ArchitectureConfig, GanModel, ModelConfig, ModelHyperparameters, ModelName, Resolution } from './types.js';
 
 export * from './types.js';
@@ -15,9 +16,13 @@ export {
   ageKl,
   matchCos,
   alphaGanLosses,
+  alphaGanDiscriminatorLoss,
+  alphaGanCodeDiscriminatorLoss,
   sigmoidCrossEntropy,
   dcganDiscriminatorLoss,
   dcganGeneratorLoss,
+  wganCriticLoss,
+  wganGeneratorLoss,
   ageEncoderLoss,
   ageGeneratorLoss,
 } from './losses.js';
@@ -34,15 +39,15 @@ const HyperparametersSchema = z.object({
   gpLambda: z.number().nonnegative(),
   reconLambda: z.number().nonnegative(),
   latentLambda: z.number().nonnegative(),
-  ageKlForm: z.enum(['paper', 'code']),
+  ageKlForm: AgeKlFormSchema,
   ageMu: z.number().nonnegative(),
   ageLambda: z.number().nonnegative(),
 });
 
 export const ModelConfigSchema = z.object({
-  model: z.enum(['dcgan', 'wgan-gp', 'age', 'alpha-gan']),
+  model: ModelNameSchema,
   arch: z.object({
-    resolution: z.union([z.literal(28), z.literal(32), z.literal(64)]),
+    resolution: ResolutionSchema,
     channels: z.number().int().positive(),
     zDim: z.number().int().positive(),
     widthMultiplier: z.number().positive(),

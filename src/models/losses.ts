@@ -4,6 +4,7 @@
  */
 import { tf } from '../backend/index.js';
 import type { Scalar, Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-node';
+import type { AgeKlForm } from './types.js';
 
 /** mean over all elements of the sigmoid cross-entropy of `logits` against the constant label `target` (0 or 1). */
 export function sigmoidCrossEntropy(logits: Tensor, target: 0 | 1): Scalar {
@@ -38,12 +39,27 @@ export function gradientPenalty(critic: (x: Tensor4D) => Tensor, xHat: Tensor4D)
   return { penalty, norms };
 }
 
+/** WGAN critic loss (paper-spec §2.2): mean f(G(z)) − mean f(x) + λ·penalty; also the Wasserstein estimate. */
+export function wganCriticLoss(
+  fReal: Tensor,
+  fFake: Tensor,
+  penalty: Scalar,
+  lambda: number,
+): { loss: Scalar; wEstimate: Scalar } {
+  const [meanReal, meanFake] = [tf.mean(fReal), tf.mean(fFake)];
+  const loss = tf.add(tf.sub(meanFake, meanReal), tf.mul(penalty, lambda)) as Scalar;
+  return { loss, wEstimate: tf.sub(meanReal, meanFake) as Scalar };
+}
+
+/** WGAN generator loss: −mean f(G(z)). */
+export function wganGeneratorLoss(fFake: Tensor): Scalar {
+  return tf.neg(tf.mean(fFake)) as Scalar;
+}
+
 /** x̂ = x + ε (x_fake − x), ε [B,1,1,1]. */
 export function interpolate(real: Tensor4D, fake: Tensor4D, eps: Tensor4D): Tensor4D {
   return tf.tidy(() => tf.add(real, tf.mul(eps, tf.sub(fake, real))) as Tensor4D);
 }
-
-export type AgeKlForm = 'paper' | 'code';
 
 /**
  * AGE divergence (paper-spec §2.3): KL between the diagonal Gaussian fitted to a batch of codes [B, M] and N(0, I),
@@ -127,7 +143,18 @@ export function alphaGanLosses(t: AlphaGanLossInputs, reconLambda: number): { e:
   const recon = tf.mul(meanAbs(t.real, t.reconstruction), reconLambda) as Scalar;
   const e = tf.sub(recon, tf.mean(t.cEnc)) as Scalar;
   const g = tf.sub(tf.sub(recon, tf.mean(t.dRec)), tf.mean(t.dGen)) as Scalar;
-  const d = tf.add(tf.add(sigmoidCrossEntropy(t.dReal, 1), sigmoidCrossEntropy(t.dRec, 0)), sigmoidCrossEntropy(t.dGen, 0)) as Scalar;
-  const c = tf.add(sigmoidCrossEntropy(t.cPrior, 1), sigmoidCrossEntropy(t.cEnc, 0)) as Scalar;
+  const d = alphaGanDiscriminatorLoss(t.dReal, t.dRec, t.dGen);
+  const c = alphaGanCodeDiscriminatorLoss(t.cPrior, t.cEnc);
   return { e, g, d, c, recon };
+}
+
+/** α-GAN L_D = CE(D(x),1) + CE(D(G(E(x))),0) + CE(D(G(z)),0) (see alphaGanLosses) */
+export function alphaGanDiscriminatorLoss(dReal: Tensor, dRec: Tensor, dGen: Tensor): Scalar {
+  const realAndRec = tf.add(sigmoidCrossEntropy(dReal, 1), sigmoidCrossEntropy(dRec, 0));
+  return tf.add(realAndRec, sigmoidCrossEntropy(dGen, 0)) as Scalar;
+}
+
+/** α-GAN L_C = CE(C(z),1) + CE(C(E(x)),0) (see alphaGanLosses) */
+export function alphaGanCodeDiscriminatorLoss(cPrior: Tensor, cEnc: Tensor): Scalar {
+  return tf.add(sigmoidCrossEntropy(cPrior, 1), sigmoidCrossEntropy(cEnc, 0)) as Scalar;
 }

@@ -2,13 +2,21 @@
  * One interface for the four GAN variants the study compares. Models know nothing about tracking
  * or sweeps: the trainer drives them and reports what they return.
  */
+import { z } from 'zod';
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-node';
 
-export type ModelName = 'dcgan' | 'wgan-gp' | 'age' | 'alpha-gan';
-export const MODEL_NAMES: readonly ModelName[] = ['dcgan', 'wgan-gp', 'age', 'alpha-gan'];
+export const ModelNameSchema = z.enum(['dcgan', 'wgan-gp', 'age', 'alpha-gan']);
+export type ModelName = z.infer<typeof ModelNameSchema>;
+export const MODEL_NAMES: readonly ModelName[] = ModelNameSchema.options;
 
-/** Image side length; selects the network builders of paper-spec §3. */
-export type Resolution = 28 | 32 | 64;
+/** Image side length; selects the network builders of paper-spec §3 (zod enums take strings: a literal set). */
+export const RESOLUTIONS = [28, 32, 64] as const;
+export const ResolutionSchema = z.literal(RESOLUTIONS);
+export type Resolution = z.infer<typeof ResolutionSchema>;
+
+/** AGE's KL form: 'paper' (standard deviation) or 'code' (variance, authors' code); see losses.ts ageKl */
+export const AgeKlFormSchema = z.enum(['paper', 'code']);
+export type AgeKlForm = z.infer<typeof AgeKlFormSchema>;
 
 export interface ArchitectureConfig {
   resolution: Resolution;
@@ -36,7 +44,7 @@ export interface ModelHyperparameters {
   /** α-GAN optional latent cycle weight λ_z (0 = off) */
   latentLambda: number;
   /** AGE: KL form, 'paper' (standard deviation) or 'code' (variance, authors' code) */
-  ageKlForm: 'paper' | 'code';
+  ageKlForm: AgeKlForm;
   /** AGE reconstruction weights in latent (μ) and image (λ) space */
   ageMu: number;
   ageLambda: number;
