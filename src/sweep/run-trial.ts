@@ -17,7 +17,7 @@ import { SCORE_DIRECTIONS, type MetricName } from '../../metrics/protocol.js';
 import { tf } from '../backend/index.js';
 import { loadDataset } from '../data/index.js';
 import { saveImageGrid } from '../data/images.js';
-import { createModel } from '../models/index.js';
+import { buildIndependentCritic, createModel } from '../models/index.js';
 import type { GanModel } from '../models/types.js';
 import { latestCheckpoint, sampleSeed, train } from '../train/index.js';
 import type { TrainEvent, TrainResult } from '../train/types.js';
@@ -290,14 +290,15 @@ export async function runTrial(trial: Trial, opts: RunTrialOptions): Promise<Tri
       opts.onPhase?.('eval');
       const evalRun = evaluateGenerator({
         sample: (n: number, seed: number) => activeModel.sample(n, seed),
-        dataset,
+        reference: dataset.test,
+        criticTrain: dataset.validation,
+        classifierData: dataset,
         protocol: trial.eval,
         metrics: trial.metrics,
-        seed: trial.seed,
+        sampleSeed: trial.seed,
         cacheDir: opts.cacheDir ?? defaultCacheDir(),
-        // the independent critic uses the dataset's discriminator at this trial's width: at width 1 the quick
-        // protocol's critic alone outlasts the quick trial (experiments/index.ts, QUICK_EVAL); paper budgets are width 1
-        criticArch: trial.arch,
+        // the critic's width and optimiser come from the evaluation protocol, never from the trial's model
+        buildCritic: buildIndependentCritic,
         onProgress: (msg: string) => log(`[trial ${trial.index}] eval: ${msg}`),
       });
       const report = await raceAbort(evalRun, opts.signal).finally(() => opts.onPhase?.('train'));

@@ -1,9 +1,8 @@
 /**
- * Fréchet distance (FID, Heusel et al. 2017) and kernel distance (KID, Bińkowski et al. 2018) between two sets of
- * classifier features, every reduction in float64 (TF.js has no float64, so this is plain JavaScript on typed arrays).
+ * Dense float64 linear algebra for FID and KID (TF.js has no float64): products of row-major matrices, pivoted
+ * Cholesky, symmetric eigenvalues and the trace of the square root of a product of two covariances.
  *
- * FID = ||μ1 − μ2||² + tr Σ1 + tr Σ2 − 2 tr (Σ1 Σ2)^½, with unbiased covariances (N − 1, as numpy.cov in
- * pytorch-fid / TTUR). The trace of the matrix square root never forms the square root itself:
+ * tr (Σ1 Σ2)^½ never forms the square root itself:
  *
  *   Σ1 = P^T L L^T P           (Cholesky with complete pivoting, stopped at the numerical rank: Σ1 may be singular,
  *                               e.g. dead ReLU features or N ≤ D)
@@ -15,16 +14,7 @@
  * whole computation is one pivoted Cholesky and a few triangular products — no Schur form, no complex arithmetic
  * (scipy.linalg.sqrtm's route), and the result is real by construction. Tiny negative eigenvalues from rounding
  * are clamped to 0.
- *
- * KID: unbiased MMD² with the polynomial kernel k(x, y) = (γ x·y + coef0)^degree, γ = 1/D, averaged over random
- * subsets drawn without replacement (Bińkowski et al.'s `polynomial_mmd_averages`: 100 subsets of 1,000).
  */
-import { z } from 'zod';
-import { createRng, type Rng } from '../src/util/rng.js';
-import { toMatrix64, type Matrix64 } from './inputs.js';
-
-// ---------------------------------------------------------------------------------------------------------------
-// dense float64 kernels (row-major flat arrays)
 
 /**
  * C[i][j] += Σ_k A[i][k] · B[j][k] for rows of A (ra rows) and B (rb rows), all of length `len`, written into C
@@ -32,7 +22,7 @@ import { toMatrix64, type Matrix64 } from './inputs.js';
  * 4×4 register blocking and chunks of the shared dimension keep the operands in cache. Rows beyond ra/rb up to a
  * multiple of 4 must exist in A and B (zero padding) and in C.
  */
-function gramBlocked(A: Float64Array, ra: number, B: Float64Array, rb: number, len: number, C: Float64Array, cStride: number, upper: boolean): void {
+export function gramBlocked(A: Float64Array, ra: number, B: Float64Array, rb: number, len: number, C: Float64Array, cStride: number, upper: boolean): void {
   const KC = 1024;
   for (let k0 = 0; k0 < len; k0 += KC) {
     const k1 = Math.min(len, k0 + KC);
@@ -69,7 +59,7 @@ function gramBlocked(A: Float64Array, ra: number, B: Float64Array, rb: number, l
   }
 }
 
-const roundUp4 = (n: number): number => (n + 3) & ~3;
+export const roundUp4 = (n: number): number => (n + 3) & ~3;
 
 /** Rows × cols matrix `m` copied into a zero-padded buffer with rows rounded up to a multiple of 4. */
 function padRows(data: Float64Array, rows: number, cols: number): Float64Array {
@@ -87,45 +77,6 @@ export function gramMatrix(A: Float64Array, n: number, B: Float64Array, m: numbe
   const out = new Float64Array(n * m);
   for (let i = 0; i < n; i++) out.set(C.subarray(i * mp, i * mp + m), i * m);
   return out;
-}
-
-export interface FeatureMoments {
-  /** D means */
-  mean: Float64Array;
-  /** D × D unbiased covariance, row-major */
-  cov: Float64Array;
-  dim: number;
-  count: number;
-}
-
-/** Mean and unbiased (N − 1) covariance of the rows of an N × D matrix, in float64. */
-export function featureMoments(features: unknown, name = 'features'): FeatureMoments {
-  const m = toMatrix64(features, name);
-  return momentsOf(m, name);
-}
-
-function momentsOf(m: Matrix64, name: string): FeatureMoments {
-  const { data, rows: n, cols: d } = m;
-  if (n < 2) throw new RangeError(`${name}: need at least 2 rows to estimate a covariance; got shape [${n}, ${d}]`);
-  const mean = new Float64Array(d);
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += data[i * d + j]!;
-  for (let j = 0; j < d; j++) mean[j] = mean[j]! / n;
-  // centred and transposed (D × N, rows padded to a multiple of 4): covariance entries are dot products of rows
-  const dp = roundUp4(d);
-  const xt = new Float64Array(dp * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) xt[j * n + i] = data[i * d + j]! - mean[j]!;
-  const c = new Float64Array(dp * dp);
-  gramBlocked(xt, dp, xt, dp, n, c, dp, true);
-  const cov = new Float64Array(d * d);
-  for (let i = 0; i < d; i++) {
-    for (let j = i; j < d; j++) {
-      // the upper triangle was computed in 4×4 blocks; (i, j) with j ≥ i lies in a computed block
-      const v = c[i * dp + j]! / (n - 1);
-      cov[i * d + j] = v;
-      cov[j * d + i] = v;
-    }
-  }
-  return { mean, cov, dim: d, count: n };
 }
 
 /**
@@ -296,133 +247,3 @@ export function traceSqrtProduct(sigma1: Float64Array, sigma2: Float64Array, n: 
   return tr;
 }
 
-function asVector(v: unknown, name: string): Float64Array {
-  if (v instanceof Float64Array) return v;
-  if (Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView))) {
-    const out = Float64Array.from(v as ArrayLike<number>);
-    if (out.some((x) => !Number.isFinite(x))) throw new RangeError(`${name}: all entries must be finite numbers`);
-    return out;
-  }
-  throw new TypeError(`${name}: expected a vector (number[] or Float64Array); got ${typeof v}`);
-}
-
-function asSquare(m: unknown, n: number, name: string): Float64Array {
-  if (m instanceof Float64Array && m.length === n * n) return m;
-  const mat = toMatrix64(m, name);
-  if (mat.rows !== n || mat.cols !== n) throw new RangeError(`${name}: expected a ${n}×${n} matrix; got shape [${mat.rows}, ${mat.cols}]`);
-  return mat.data;
-}
-
-/**
- * Fréchet distance between N(μ1, Σ1) and N(μ2, Σ2): ||μ1 − μ2||² + tr Σ1 + tr Σ2 − 2 tr (Σ1 Σ2)^½.
- * Covariances as D×D (number[][], flat row-major Float64Array of length D², tensor, …).
- */
-export function frechetDistanceFromMoments(mu1: unknown, sigma1: unknown, mu2: unknown, sigma2: unknown): number {
-  const m1 = asVector(mu1, 'frechetDistanceFromMoments mu1');
-  const m2 = asVector(mu2, 'frechetDistanceFromMoments mu2');
-  const n = m1.length;
-  if (m2.length !== n) throw new RangeError(`frechetDistanceFromMoments: mu1 has ${n} entries but mu2 has ${m2.length}`);
-  const s1 = asSquare(sigma1, n, 'frechetDistanceFromMoments sigma1');
-  const s2 = asSquare(sigma2, n, 'frechetDistanceFromMoments sigma2');
-  let diff = 0;
-  let tr = 0;
-  for (let i = 0; i < n; i++) {
-    diff += (m1[i]! - m2[i]!) ** 2;
-    tr += s1[i * n + i]! + s2[i * n + i]!;
-  }
-  return diff + tr - 2 * traceSqrtProduct(s1, s2, n);
-}
-
-/** FID between two N×D feature matrices (rows = images), float64 throughout. */
-export function frechetDistance(featuresA: unknown, featuresB: unknown): number {
-  const a = toMatrix64(featuresA, 'frechetDistance featuresA');
-  const b = toMatrix64(featuresB, 'frechetDistance featuresB');
-  if (a.cols !== b.cols) {
-    throw new RangeError(`frechetDistance: featuresA has ${a.cols} features per row but featuresB has ${b.cols} (shapes [${a.rows}, ${a.cols}] and [${b.rows}, ${b.cols}])`);
-  }
-  const ma = momentsOf(a, 'frechetDistance featuresA');
-  const mb = momentsOf(b, 'frechetDistance featuresB');
-  return frechetDistanceFromMoments(ma.mean, ma.cov, mb.mean, mb.cov);
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// KID
-
-export const KidOptionsSchema = z.strictObject({
-  /** number of random subsets (Bińkowski et al.: 100) */
-  subsets: z.number().int().positive().default(100),
-  /** subset size, capped at the smaller set (Bińkowski et al.: 1,000) */
-  subsetSize: z.number().int().min(2).default(1000),
-  degree: z.number().int().positive().default(3),
-  /** default 1 / D */
-  gamma: z.number().positive().optional(),
-  coef0: z.number().default(1),
-  seed: z.number().int().default(0),
-});
-export type KidOptions = z.input<typeof KidOptionsSchema>;
-
-export interface KidResult {
-  mean: number;
-  /** population std over the subsets */
-  std: number;
-  perSubset: number[];
-}
-
-function sampleRows(m: Matrix64, size: number, rng: Rng): Float64Array {
-  // partial Fisher–Yates: `size` distinct rows
-  const idx = new Int32Array(m.rows);
-  for (let i = 0; i < m.rows; i++) idx[i] = i;
-  const out = new Float64Array(size * m.cols);
-  for (let i = 0; i < size; i++) {
-    const j = i + rng.int(m.rows - i);
-    const t = idx[i]!;
-    idx[i] = idx[j]!;
-    idx[j] = t;
-    out.set(m.data.subarray(idx[i]! * m.cols, (idx[i]! + 1) * m.cols), i * m.cols);
-  }
-  return out;
-}
-
-/** Unbiased MMD² between two samples of equal size m with kernel k(x, y) = (γ x·y + c0)^deg. */
-export function polynomialMmd2Unbiased(X: Float64Array, Y: Float64Array, m: number, d: number, gamma: number, coef0: number, degree: number): number {
-  const k = (v: number): number => (gamma * v + coef0) ** degree;
-  const sumOffDiag = (G: Float64Array): number => {
-    let s = 0;
-    for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) if (i !== j) s += k(G[i * m + j]!);
-    return s;
-  };
-  const sxx = sumOffDiag(gramMatrix(X, m, X, m, d));
-  const syy = sumOffDiag(gramMatrix(Y, m, Y, m, d));
-  const gxy = gramMatrix(X, m, Y, m, d);
-  let sxy = 0;
-  for (let i = 0; i < m * m; i++) sxy += k(gxy[i]!);
-  return (sxx + syy) / (m * (m - 1)) - (2 * sxy) / (m * m);
-}
-
-/** KID: mean and population std of the unbiased polynomial-kernel MMD² over random subsets. */
-export function kernelInceptionDistance(featuresA: unknown, featuresB: unknown, options?: KidOptions): KidResult {
-  const parsed = KidOptionsSchema.safeParse(options ?? {});
-  if (!parsed.success) {
-    throw new TypeError(`kernelInceptionDistance: invalid options: ${parsed.error.issues.map((i) => `options.${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  }
-  const o = parsed.data;
-  const a = toMatrix64(featuresA, 'kernelInceptionDistance featuresA');
-  const b = toMatrix64(featuresB, 'kernelInceptionDistance featuresB');
-  if (a.cols !== b.cols) {
-    throw new RangeError(`kernelInceptionDistance: featuresA has ${a.cols} features per row but featuresB has ${b.cols} (shapes [${a.rows}, ${a.cols}] and [${b.rows}, ${b.cols}])`);
-  }
-  const d = a.cols;
-  const m = Math.min(o.subsetSize, a.rows, b.rows);
-  if (m < 2) throw new RangeError(`kernelInceptionDistance: need at least 2 rows in each set; got ${a.rows} and ${b.rows}`);
-  const gamma = o.gamma ?? 1 / d;
-  const rng = createRng(o.seed);
-  const perSubset: number[] = [];
-  for (let s = 0; s < o.subsets; s++) {
-    const X = sampleRows(a, m, rng);
-    const Y = sampleRows(b, m, rng);
-    perSubset.push(polynomialMmd2Unbiased(X, Y, m, d, gamma, o.coef0, o.degree));
-  }
-  const mean = perSubset.reduce((x, y) => x + y, 0) / perSubset.length;
-  const std = Math.sqrt(perSubset.reduce((x, y) => x + (y - mean) ** 2, 0) / perSubset.length);
-  return { mean, std, perSubset };
-}
