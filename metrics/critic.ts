@@ -55,6 +55,8 @@ export interface IndependentCriticOptions {
   evalSamples?: number;
   /** keep a curve point every this many steps (default: about 200 points over the run) */
   curveEvery?: number;
+  /** also compute Ŵ after these steps (same images as the final estimate), e.g. to study how Ŵ settles with K */
+  estimateAt?: readonly number[];
   onProgress?: (p: { step: number; steps: number; loss: number; w: number }) => void;
 }
 
@@ -64,6 +66,8 @@ export interface IndependentCriticResult {
   /** Ŵ on the critic's own training (validation) images against the same fresh samples */
   wTrain: number;
   curve: CriticCurvePoint[];
+  /** Ŵ after each step of `estimateAt` (and after the last step) */
+  estimates: { step: number; w: number; wTrain: number }[];
   steps: number;
   evalSamples: number;
   /** the settings the critic ran with, for logging beside the score */
@@ -123,6 +127,18 @@ export async function independentCritic(opts: IndependentCriticOptions): Promise
   const vars = critic.trainableWeights.map((w) => w.read() as Variable);
   const curveEvery = o.curveEvery ?? Math.max(1, Math.floor(o.steps / 200));
   const curve: CriticCurvePoint[] = [];
+  // the estimates use the same images and samples whenever they are taken, so they differ only by training
+  const nEval = Math.min(o.evalSamples ?? 10_000, opts.evalSplit.size);
+  const nTrain = Math.min(nEval, opts.train.size);
+  const estimateSeeds = [rng.seed(), rng.seed(), rng.seed()] as const;
+  const estimate = (step: number) => {
+    const meanFake = meanCriticOnSamples(critic, opts.sample, nEval, estimateSeeds[0], shape);
+    const meanTest = meanCriticOnSplit(critic, opts.evalSplit, nEval, estimateSeeds[1]);
+    const meanTrain = meanCriticOnSplit(critic, opts.train, nTrain, estimateSeeds[2]);
+    return { step, w: meanTest - meanFake, wTrain: meanTrain - meanFake };
+  };
+  const estimateAt = new Set((opts.estimateAt ?? []).filter((k) => k < o.steps));
+  const estimates: { step: number; w: number; wTrain: number }[] = [];
   const realBatches = shuffledBatches(opts.train, Math.min(o.batchSize, opts.train.size), rng.seed());
   const fOf = (x: Tensor): Tensor => critic.apply(x, { training: true }) as Tensor;
 
@@ -159,19 +175,17 @@ export async function independentCritic(opts: IndependentCriticOptions): Promise
         opts.onProgress?.({ step, steps: o.steps, loss, w });
       }
       tf.dispose([real, fake, eps, value, wBatch!, gpTerm!, ...Object.values(grads)]);
+      if (estimateAt.has(step)) estimates.push(estimate(step));
     }
 
     // final estimates: one mean over fresh samples, shared by both so their difference is only the real images
-    const nEval = Math.min(o.evalSamples ?? 10_000, opts.evalSplit.size);
-    const nTrain = Math.min(nEval, opts.train.size);
-    const sampleSeed = rng.seed();
-    const meanFake = meanCriticOnSamples(critic, opts.sample, nEval, sampleSeed, shape);
-    const meanTest = meanCriticOnSplit(critic, opts.evalSplit, nEval, rng.seed());
-    const meanTrain = meanCriticOnSplit(critic, opts.train, nTrain, rng.seed());
+    const final = estimate(o.steps);
+    estimates.push(final);
     return {
-      w: meanTest - meanFake,
-      wTrain: meanTrain - meanFake,
+      w: final.w,
+      wTrain: final.wTrain,
       curve,
+      estimates,
       steps: o.steps,
       evalSamples: nEval,
       settings: { batchSize: o.batchSize, lr: o.lr, beta1: o.beta1, beta2: o.beta2, gpLambda: o.gpLambda, seed: o.seed, width: o.width },

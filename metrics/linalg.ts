@@ -18,11 +18,22 @@
 
 /**
  * C[i][j] += Σ_k A[i][k] · B[j][k] for rows of A (ra rows) and B (rb rows), all of length `len`, written into C
- * (ra × rb, row-major, stride rb). With `upper`, A and B are the same and only j ≥ i (by 4-blocks) is computed.
- * 4×4 register blocking and chunks of the shared dimension keep the operands in cache. Rows beyond ra/rb up to a
- * multiple of 4 must exist in A and B (zero padding) and in C.
+ * (ra × rb, row-major, stride rb). With `upper`, only blocks with j ≥ i (by 4-blocks) are computed (for a
+ * symmetric result, e.g. A = B). With `aUpperTriangular`, row r of A is zero before column r, so the sum for a
+ * block of rows starting at i starts at k = i. 4×4 register blocking and chunks of the shared dimension keep the
+ * operands in cache. Rows beyond ra/rb up to a multiple of 4 must exist in A and B (zero padding) and in C.
  */
-export function gramBlocked(A: Float64Array, ra: number, B: Float64Array, rb: number, len: number, C: Float64Array, cStride: number, upper: boolean): void {
+export function gramBlocked(
+  A: Float64Array,
+  ra: number,
+  B: Float64Array,
+  rb: number,
+  len: number,
+  C: Float64Array,
+  cStride: number,
+  upper: boolean,
+  aUpperTriangular = false,
+): void {
   const KC = 1024;
   for (let k0 = 0; k0 < len; k0 += KC) {
     const k1 = Math.min(len, k0 + KC);
@@ -31,6 +42,8 @@ export function gramBlocked(A: Float64Array, ra: number, B: Float64Array, rb: nu
       const a1 = a0 + len;
       const a2 = a1 + len;
       const a3 = a2 + len;
+      const kStart = aUpperTriangular ? Math.max(k0, i) : k0;
+      if (kStart >= k1) continue;
       for (let j = upper ? i : 0; j < rb; j += 4) {
         const b0 = j * len;
         const b1 = b0 + len;
@@ -38,7 +51,7 @@ export function gramBlocked(A: Float64Array, ra: number, B: Float64Array, rb: nu
         const b3 = b2 + len;
         let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
         let s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
-        for (let k = k0; k < k1; k++) {
+        for (let k = kStart; k < k1; k++) {
           const x0 = A[a0 + k]!, x1 = A[a1 + k]!, x2 = A[a2 + k]!, x3 = A[a3 + k]!;
           const y0 = B[b0 + k]!, y1 = B[b1 + k]!, y2 = B[b2 + k]!, y3 = B[b3 + k]!;
           s00 += x0 * y0; s01 += x0 * y1; s02 += x0 * y2; s03 += x0 * y3;
@@ -68,12 +81,22 @@ function padRows(data: Float64Array, rows: number, cols: number): Float64Array {
   return out;
 }
 
-/** A · B^T for row-major A (n × d) and B (m × d) → n × m. */
-export function gramMatrix(A: Float64Array, n: number, B: Float64Array, m: number, d: number): Float64Array {
+/**
+ * A · B^T for row-major A (n × d) and B (m × d) → n × m. Options as gramBlocked's: `upper` leaves the blocks below
+ * the diagonal zero (the caller mirrors a symmetric result), `aUpperTriangular` skips A's leading zeros.
+ */
+export function gramMatrix(
+  A: Float64Array,
+  n: number,
+  B: Float64Array,
+  m: number,
+  d: number,
+  opts: { upper?: boolean; aUpperTriangular?: boolean } = {},
+): Float64Array {
   const np = roundUp4(n);
   const mp = roundUp4(m);
   const C = new Float64Array(np * mp);
-  gramBlocked(padRows(A, n, d), np, padRows(B, m, d), mp, d, C, mp, false);
+  gramBlocked(padRows(A, n, d), np, padRows(B, m, d), mp, d, C, mp, opts.upper ?? false, opts.aUpperTriangular ?? false);
   const out = new Float64Array(n * m);
   for (let i = 0; i < n; i++) out.set(C.subarray(i * mp, i * mp + m), i * m);
   return out;
@@ -229,8 +252,8 @@ export function symmetricEigenvalues(S: Float64Array, n: number): Float64Array {
 export function traceSqrtProduct(sigma1: Float64Array, sigma2: Float64Array, n: number): number {
   const { L, perm, rank: r } = pivotedCholesky(sigma1, n);
   if (r === 0) return 0;
-  // M = Lᵀ S L with S = P Σ2 Pᵀ, as two blocked products of rows (dense: the triangular zeros are cheaper to
-  // multiply than to skip with a branchy loop): Tᵀ = Lᵀ S (row c of Tᵀ · row i of S), then M = Lᵀ · T.
+  // M = Lᵀ S L with S = P Σ2 Pᵀ, as two blocked products of rows: Tᵀ = Lᵀ S (row c of Tᵀ · row i of S), then
+  // M = Lᵀ · T; the triangular zeros are skipped a 4-row block at a time (no per-element branch).
   const S = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     const si = perm[i]! * n;
@@ -238,9 +261,10 @@ export function traceSqrtProduct(sigma1: Float64Array, sigma2: Float64Array, n: 
   }
   const Lt = new Float64Array(r * n);
   for (let k = 0; k < n; k++) for (let c = 0; c < Math.min(k + 1, r); c++) Lt[c * n + k] = L[k * n + c]!;
-  const Tt = gramMatrix(Lt, r, S, n, n); // r × n, Tᵀ[c][i] = Σ_k L[k][c] S[i][k]
-  const M = gramMatrix(Lt, r, Tt, r, n); // r × r
-  for (let a = 0; a < r; a++) for (let b = 0; b < a; b++) M[a * r + b] = M[b * r + a] = 0.5 * (M[a * r + b]! + M[b * r + a]!);
+  // row c of Lᵀ is zero before column c (triangular), and M is symmetric: its upper blocks suffice
+  const Tt = gramMatrix(Lt, r, S, n, n, { aUpperTriangular: true }); // r × n, Tᵀ[c][i] = Σ_{k≥c} L[k][c] S[i][k]
+  const M = gramMatrix(Lt, r, Tt, r, n, { upper: true, aUpperTriangular: true }); // r × r
+  for (let a = 0; a < r; a++) for (let b = 0; b < a; b++) M[a * r + b] = M[b * r + a]!;
   const eig = symmetricEigenvalues(M, r);
   let tr = 0;
   for (let i = 0; i < r; i++) tr += Math.sqrt(Math.max(eig[i]!, 0));

@@ -6,7 +6,7 @@
  * - collapsed: IS = 1 exactly (identical rows, KL = 0; tolerance 1e-6), MS-SSIM = 1 (every pair identical;
  *   tolerance 1e-6), FID and Ŵ far above the faithful generator's.
  * - faithful: IS close to the same classifier's IS on real test images (same distribution; tolerance 1.0 at 200
- *   images / 5 splits), MS-SSIM within 0.05 of the real test images' (same distribution, 2 × 16 images).
+ *   images / 5 splits), MS-SSIM within 0.05 of the real test images' (same distribution, 4 × 32 images).
  * - real-data references: every score's `<metric>_real` on the same protocol; FID's floor between two halves of
  *   the real data is far below the collapsed generator's FID; Ŵ's reference is 0 by definition.
  * - modes_covered: real ColorMNIST covers (nearly) all 70 (digit, colour) classes, the faithful generator within
@@ -43,8 +43,8 @@ const tsx = 'node_modules/.bin/tsx';
 const protocol: EvalProtocol = {
   inceptionSamples: 200,
   inceptionSplits: 5,
-  diversityBatches: 2,
-  diversityBatchSize: 16,
+  diversityBatches: 4,
+  diversityBatchSize: 32,
   criticSteps: 40,
   criticBatchSize: 32,
   // the paper's 28×28 critic at 1/8 width and a faster learning rate: fast enough for CI
