@@ -60,6 +60,11 @@ export const PAPER_EVAL: EvalProtocol = {
   diversityBatchSize: 64,
   criticSteps: 20_000,
   criticBatchSize: 64,
+  criticWidth: 1,
+  criticLr: 1e-4,
+  criticBeta1: 0.5,
+  criticBeta2: 0.9,
+  criticGpLambda: 10,
   fidSamples: 10_000,
   classifierSteps: 5_000,
 };
@@ -67,14 +72,15 @@ export const PAPER_EVAL: EvalProtocol = {
 /**
  * The quick protocol. IS on 1,000 samples in 10 splits (WGAN-GP's training-time monitor uses the same N); the
  * ColorMNIST classifier trains 300 steps once and is cached (held-out accuracy 0.93); MS-SSIM diversity keeps
- * paper-spec's 5 × 64; the critic trains 200 steps at batch 64 (a coarse estimate: enough to rank a collapsed model
- * below a good one, not to converge); FID on 1,000 samples (biased upwards at small N: compare quick FIDs only with
- * each other).
+ * paper-spec's 5 × 64; FID on 1,000 samples (biased upwards at small N: compare quick FIDs only with each other).
  *
- * Measured (2026-11-22, one intra-op thread, an untrained quick DCGAN, the critic at the quick width — pass
- * `criticArch: preset.arch`; at evaluateGenerator's default width 1 the same protocol did not finish in 575 s):
- * 250 critic steps + the rest took 55 s of CPU (185 s wall under a load average of 9–12 from other jobs):
- * IS 3 s, MS-SSIM 18 s, critic 159 s, FID 5 s wall. 200 critic steps bring the CPU cost to about 45 s.
+ * The independent critic is the protocol's fixed yardstick, the same for every trial whatever its model width:
+ * the dataset's discriminator at a quarter of the paper's width (at width 1 the critic alone outlasts a quick
+ * trial), batch 64, Adam 1e-4, β (0.5, 0.9), λ 10, 200 steps. Across critic seeds on ColorMNIST, Ŵ of a fully
+ * collapsed generator is stable to a few percent at 200 steps and tens of times larger than the spread, while a
+ * generator close to the data stays near 0; at 100 steps the collapsed Ŵ still varies by a third between seeds
+ * and has not settled (it keeps rising to 400 steps). 200 steps is a coarse estimate: enough to rank a collapsed
+ * model below a good one, not to converge.
  */
 export const QUICK_EVAL: EvalProtocol = {
   inceptionSamples: 1_000,
@@ -83,6 +89,11 @@ export const QUICK_EVAL: EvalProtocol = {
   diversityBatchSize: 64,
   criticSteps: 200,
   criticBatchSize: 64,
+  criticWidth: 0.25,
+  criticLr: 1e-4,
+  criticBeta1: 0.5,
+  criticBeta2: 0.9,
+  criticGpLambda: 10,
   fidSamples: 1_000,
   classifierSteps: 300,
 };
@@ -150,6 +161,8 @@ function buildPreset(model: ModelName, dataset: DatasetName, budget: Budget): Pr
         diversityBatchSize: 8,
         criticSteps: 20,
         criticBatchSize: 16,
+        // tiny like the synthetic networks, fixed by the protocol (not taken from the trial)
+        criticWidth: 0.125,
         fidSamples: 100,
         classifierSteps: 20,
       },

@@ -150,9 +150,9 @@ export function pivotedCholesky(A: Float64Array, n: number): { L: Float64Array; 
 }
 
 /**
- * Eigenvalues of a symmetric n × n matrix (row-major; the input is not modified): Householder reduction to
- * tridiagonal form (full-matrix updates so every inner loop runs along a row), then the implicit QL algorithm with
- * Wilkinson-type shifts (Numerical Recipes tred2/tqli, values only).
+ * Eigenvalues of a symmetric n × n matrix (row-major; the input is not modified; only its lower triangle is read):
+ * Householder reduction to tridiagonal form (lower-triangle updates, every inner loop along a row), then the
+ * implicit QL algorithm with Wilkinson-type shifts (Numerical Recipes tred2/tqli, values only).
  */
 export function symmetricEigenvalues(S: Float64Array, n: number): Float64Array {
   const a = Float64Array.from(S.subarray(0, n * n));
@@ -177,13 +177,23 @@ export function symmetricEigenvalues(S: Float64Array, n: number): Float64Array {
         e[i] = scale * g0;
         h -= f0 * g0;
         a[ri + l] = f0 - g0;
-        // p = A u / h (into e[0..l]), K = u·p / 2h, q = p − K u; A ← A − u q^T − q u^T on the leading block
-        let f = 0;
+        // p = A u / h (into e[0..l]), K = u·p / 2h, q = p − K u; A ← A − u q^T − q u^T on the leading block.
+        // Only the lower triangle is read and written (A stays symmetric): half the memory traffic, rows only.
+        for (let j = 0; j <= l; j++) e[j] = 0;
         for (let j = 0; j <= l; j++) {
           const rj = j * n;
-          let g = 0;
-          for (let k = 0; k <= l; k++) g += a[rj + k]! * a[ri + k]!;
-          e[j] = g / h;
+          const uj = a[ri + j]!;
+          let g = a[rj + j]! * uj;
+          for (let k = 0; k < j; k++) {
+            const ajk = a[rj + k]!;
+            g += ajk * a[ri + k]!;
+            e[k] += ajk * uj;
+          }
+          e[j] += g;
+        }
+        let f = 0;
+        for (let j = 0; j <= l; j++) {
+          e[j] = e[j]! / h;
           f += e[j]! * a[ri + j]!;
         }
         const hh = f / (h + h);
@@ -192,7 +202,7 @@ export function symmetricEigenvalues(S: Float64Array, n: number): Float64Array {
           const rj = j * n;
           const fj = a[ri + j]!;
           const gj = e[j]!;
-          for (let k = 0; k <= l; k++) a[rj + k] = a[rj + k]! - (fj * e[k]! + gj * a[ri + k]!);
+          for (let k = 0; k <= j; k++) a[rj + k] = a[rj + k]! - (fj * e[k]! + gj * a[ri + k]!);
         }
       }
     } else {
