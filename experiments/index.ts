@@ -76,11 +76,12 @@ export const PAPER_EVAL: EvalProtocol = {
  *
  * The independent critic is the protocol's fixed yardstick, the same for every trial whatever its model width:
  * the dataset's discriminator at a quarter of the paper's width (at width 1 the critic alone outlasts a quick
- * trial), batch 64, Adam 1e-4, β (0.5, 0.9), λ 10, 200 steps. Across critic seeds on ColorMNIST, Ŵ of a fully
- * collapsed generator is stable to a few percent at 200 steps and tens of times larger than the spread, while a
- * generator close to the data stays near 0; at 100 steps the collapsed Ŵ still varies by a third between seeds
- * and has not settled (it keeps rising to 400 steps). 200 steps is a coarse estimate: enough to rank a collapsed
- * model below a good one, not to converge.
+ * trial), batch 64, Adam 1e-4, β (0.5, 0.9), λ 10, 200 steps. Across critic seeds on ColorMNIST (bench/
+ * critic-noise.ts), Ŵ of a fully collapsed generator is stable to a few percent at 200 steps and tens of times
+ * larger than the seed-to-seed spread, while real images score ≈ 0; at 100 steps the collapsed Ŵ still varies by a
+ * third between seeds. A generator close to the data (real images plus pixel noise) is only barely told from the
+ * data at 200 steps — that takes about twice the steps. So 200 steps is a coarse estimate: enough to rank a
+ * collapsed model well below a decent one, not to converge or to order two near-perfect models.
  */
 export const QUICK_EVAL: EvalProtocol = {
   inceptionSamples: 1_000,
