@@ -11,6 +11,11 @@
  *
  * Pitfalls handled (paper-spec §8.3): no batch norm in the critic (the penalty is per example); ε drawn per
  * example; the penalty is on the gradient norm over the whole flattened image.
+ *
+ * The caller builds the network (`buildCritic`, at the protocol's width and from the given seed): the critic is a
+ * fixed yardstick of the evaluation protocol, never the trial's own discriminator settings. The zero gradients of
+ * comparison ops that double backprop through a leaky ReLU needs are registered here, when a critic trains
+ * (gradients.ts), not at import.
  */
 import { z } from 'zod';
 import type { LayersModel, Scalar, Tensor, Tensor4D, Variable } from '@tensorflow/tfjs-node';
