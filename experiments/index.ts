@@ -67,6 +67,8 @@ export const PAPER_EVAL: EvalProtocol = {
   criticGpLambda: 10,
   fidSamples: 10_000,
   classifierSteps: 5_000,
+  modesSamples: 1_000,
+  modesMinCount: 3,
 };
 
 /**
@@ -97,6 +99,8 @@ export const QUICK_EVAL: EvalProtocol = {
   criticGpLambda: 10,
   fidSamples: 1_000,
   classifierSteps: 300,
+  modesSamples: 1_000,
+  modesMinCount: 3,
 };
 
 /**
