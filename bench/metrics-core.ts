@@ -10,7 +10,7 @@ import { tf } from '../src/backend/index.js';
 import { createRng } from '../src/util/rng.js';
 import { meanPairwiseMsSsim } from '../metrics/diversity.js';
 import { inceptionScoreFromProbs } from '../metrics/inception-score.js';
-import { featureMoments, frechetDistanceFromMoments } from '../metrics/frechet.js';
+import { featureMoments, frechetDistanceFromMoments } from '../metrics/fid.js';
 import type { Tensor4D } from '@tensorflow/tfjs-node';
 
 function softmaxRows(n: number, c: number, seed: number): Float64Array {

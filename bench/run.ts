@@ -229,10 +229,10 @@ async function benchMetricsEndToEnd(o: Options): Promise<Record<string, number>>
       const ds = await loadDataset({ name: 'synthetic', resolution: res, size: 600, seed: 1 });
       const pool = tf.randomUniform([64, res, res, 3], -1, 1, 'float32', 5) as Tensor4D;
       const sample = (n: number) => tf.slice(pool, 0, Math.min(n, 64)) as Tensor4D;
-      const arch = { resolution: res, channels: 3, zDim: 128, widthMultiplier: 1 } as const;
+      const { buildIndependentCritic: buildCritic } = await import('../src/models/index.js');
       const run = async (steps: number) => {
         const t = performance.now();
-        await independentCritic({ sample, train: ds.validation, evalSplit: ds.test, steps, seed: 1, arch, evalSamples: 64 });
+        await independentCritic({ sample, train: ds.validation, evalSplit: ds.test, steps, seed: 1, buildCritic, width: 1, evalSamples: 64 });
         return performance.now() - t;
       };
       // per-step time = slope between a short and a longer run (set-up and final estimates cancel)

@@ -66,17 +66,30 @@ export const PAPER_EVAL: EvalProtocol = {
   diversityBatchSize: 64,
   criticSteps: 20_000,
   criticBatchSize: 64,
+  criticWidth: 1,
+  criticLr: 1e-4,
+  criticBeta1: 0.5,
+  criticBeta2: 0.9,
+  criticGpLambda: 10,
   fidSamples: 10_000,
   classifierSteps: 5_000,
+  modesSamples: 1_000,
+  modesMinCount: 3,
 };
 
 /**
  * The quick protocol. IS on 1,000 samples in 10 splits (WGAN-GP's training-time monitor uses the same N); the
  * ColorMNIST classifier trains 300 steps once and is cached (held-out accuracy 0.93); MS-SSIM diversity keeps
- * paper-spec's 5 × 64; the critic trains 200 steps at batch 64 (a coarse estimate: enough to rank a collapsed model
- * below a good one, not to converge); FID on 1,000 samples (biased upwards at small N: compare quick FIDs only with
- * each other). The critic dominates the protocol's cost, and only at the quick width (pass
- * `criticArch: preset.arch`) does it fit the quick trial; bench/README.md ("The quick budget") has the timings.
+ * paper-spec's 5 × 64; FID on 1,000 samples (biased upwards at small N: compare quick FIDs only with each other).
+ *
+ * The independent critic is the protocol's fixed yardstick, the same for every trial whatever its model width:
+ * the dataset's discriminator at a quarter of the paper's width (at width 1 the critic alone outlasts a quick
+ * trial), batch 64, Adam 1e-4, β (0.5, 0.9), λ 10, 200 steps. Across critic seeds on ColorMNIST (bench/
+ * critic-noise.ts), Ŵ of a fully collapsed generator is stable to a few percent at 200 steps and tens of times
+ * larger than the seed-to-seed spread, while real images score ≈ 0; at 100 steps the collapsed Ŵ still varies by a
+ * third between seeds. A generator close to the data (real images plus pixel noise) is only barely told from the
+ * data at 200 steps — that takes about twice the steps. So 200 steps is a coarse estimate: enough to rank a
+ * collapsed model well below a decent one, not to converge or to order two near-perfect models.
  */
 export const QUICK_EVAL: EvalProtocol = {
   inceptionSamples: 1_000,
@@ -85,8 +98,15 @@ export const QUICK_EVAL: EvalProtocol = {
   diversityBatchSize: 64,
   criticSteps: 200,
   criticBatchSize: 64,
+  criticWidth: 0.25,
+  criticLr: 1e-4,
+  criticBeta1: 0.5,
+  criticBeta2: 0.9,
+  criticGpLambda: 10,
   fidSamples: 1_000,
   classifierSteps: 300,
+  modesSamples: 1_000,
+  modesMinCount: 3,
 };
 
 /**
@@ -160,6 +180,8 @@ function presetWithoutSteps(model: ModelName, dataset: DatasetName, budget: Budg
         diversityBatchSize: 8,
         criticSteps: 20,
         criticBatchSize: 16,
+        // tiny like the synthetic networks, fixed by the protocol (not taken from the trial)
+        criticWidth: 0.125,
         fidSamples: 100,
         classifierSteps: 20,
       },

@@ -11,13 +11,18 @@
  *
  * Pitfalls handled (paper-spec §8.3): no batch norm in the critic (the penalty is per example); ε drawn per
  * example; the penalty is on the gradient norm over the whole flattened image.
+ *
+ * The caller builds the network (`buildCritic`, at the protocol's width and from the given seed): the critic is a
+ * fixed yardstick of the evaluation protocol, never the trial's own discriminator settings. The zero gradients of
+ * comparison ops that double backprop through a leaky ReLU needs are registered here, when a critic trains
+ * (gradients.ts), not at import.
  */
 import { z } from 'zod';
 import type { LayersModel, Scalar, Tensor, Tensor4D, Variable } from '@tensorflow/tfjs-node';
 import { tf } from '../src/backend/index.js';
-import type { DatasetSplit } from '../src/data/types.js';
-import type { ArchitectureConfig } from '../src/models/types.js';
 import { createRng } from '../src/util/rng.js';
+import { registerComparisonGradients } from './gradients.js';
+import { drawIndices, shuffledBatches, type CriticBuilder, type ImageSampler, type ImageSplit } from './sources.js';
 
 export interface CriticCurvePoint {
   step: number;
@@ -31,19 +36,22 @@ export interface CriticCurvePoint {
 
 export interface IndependentCriticOptions {
   /** fresh samples of the frozen generator, NHWC in [-1, 1]; same seed → same images */
-  sample: (n: number, seed: number) => Tensor4D;
+  sample: ImageSampler;
   /** the images the critic trains on (the validation split) */
-  train: DatasetSplit;
+  train: ImageSplit;
   /** the images Ŵ is reported on (the test split) */
-  evalSplit: DatasetSplit;
+  evalSplit: ImageSplit;
   /** K, the number of critic updates */
   steps: number;
   batchSize?: number;
   seed: number;
-  /** the dataset's discriminator architecture (paper-spec §3); used when `buildCritic` is not given */
-  arch?: ArchitectureConfig;
-  /** builds a critic with a single linear output and no batch norm; default `buildDiscriminator(arch, {batchNorm: false, outputs: 1})` */
-  buildCritic?: (shape: readonly [number, number, number]) => LayersModel | Promise<LayersModel>;
+  /**
+   * builds the critic (one linear output, no batch norm, initialised from `spec.seed`); the evaluation protocol
+   * fixes its width, never the trial (`ganstudy evaluate` and the sweep pass the dataset's discriminator)
+   */
+  buildCritic: CriticBuilder;
+  /** width multiplier handed to `buildCritic` (default 1, the paper's discriminator width) */
+  width?: number;
   lr?: number;
   beta1?: number;
   beta2?: number;
@@ -52,6 +60,8 @@ export interface IndependentCriticOptions {
   evalSamples?: number;
   /** keep a curve point every this many steps (default: about 200 points over the run) */
   curveEvery?: number;
+  /** also compute Ŵ after these steps (same images as the final estimate), e.g. to study how Ŵ settles with K */
+  estimateAt?: readonly number[];
   onProgress?: (p: { step: number; steps: number; loss: number; w: number }) => void;
 }
 
@@ -61,10 +71,12 @@ export interface IndependentCriticResult {
   /** Ŵ on the critic's own training (validation) images against the same fresh samples */
   wTrain: number;
   curve: CriticCurvePoint[];
+  /** Ŵ after each step of `estimateAt` (and after the last step) */
+  estimates: { step: number; w: number; wTrain: number }[];
   steps: number;
   evalSamples: number;
   /** the settings the critic ran with, for logging beside the score */
-  settings: { batchSize: number; lr: number; beta1: number; beta2: number; gpLambda: number; seed: number };
+  settings: { batchSize: number; lr: number; beta1: number; beta2: number; gpLambda: number; seed: number; width: number };
 }
 
 const NumericOptionsSchema = z.object({
@@ -75,6 +87,7 @@ const NumericOptionsSchema = z.object({
   beta1: z.number().min(0).max(1),
   beta2: z.number().min(0).max(1),
   gpLambda: z.number().min(0),
+  width: z.number().positive(),
   evalSamples: z.number().int().positive().optional(),
   curveEvery: z.number().int().positive().optional(),
 });
@@ -90,6 +103,7 @@ export async function independentCritic(opts: IndependentCriticOptions): Promise
     beta1: opts.beta1 ?? 0.5,
     beta2: opts.beta2 ?? 0.9,
     gpLambda: opts.gpLambda ?? 10,
+    width: opts.width ?? 1,
     evalSamples: opts.evalSamples,
     curveEvery: opts.curveEvery,
   });
@@ -98,6 +112,9 @@ export async function independentCritic(opts: IndependentCriticOptions): Promise
     throw new Error(`independentCritic: option '${issue?.path.join('.')}' is invalid: ${issue?.message}`);
   }
   const o = parsed.data;
+  if (typeof opts.buildCritic !== 'function') {
+    throw new Error('independentCritic: pass `buildCritic` (e.g. the dataset discriminator without batch norm)');
+  }
   if (opts.train.size === 0) throw new Error(`independentCritic: the training split '${opts.train.name}' is empty`);
   if (opts.evalSplit.size === 0) throw new Error(`independentCritic: the evaluation split '${opts.evalSplit.name}' is empty`);
 
@@ -108,25 +125,33 @@ export async function independentCritic(opts: IndependentCriticOptions): Promise
   probe.x.dispose();
   probe.y?.dispose();
 
-  const initSeed = rng.seed();
-  const critic = await buildCriticModel(opts, shape, initSeed);
-  // the default builder seeds its own (DCGAN) initialisation; a custom builder's critic is re-drawn from the seed
-  if (opts.buildCritic) reinitialize(critic, initSeed);
+  const critic = await opts.buildCritic({ shape, width: o.width, seed: rng.seed() });
   assertSingleOutput(critic, shape);
 
   const optimizer = tf.train.adam(o.lr, o.beta1, o.beta2);
   const vars = critic.trainableWeights.map((w) => w.read() as Variable);
   const curveEvery = o.curveEvery ?? Math.max(1, Math.floor(o.steps / 200));
   const curve: CriticCurvePoint[] = [];
-  const realBatches = opts.train.batches(o.batchSize, rng.seed());
+  // the estimates use the same images and samples whenever they are taken, so they differ only by training
+  const nEval = Math.min(o.evalSamples ?? 10_000, opts.evalSplit.size);
+  const nTrain = Math.min(nEval, opts.train.size);
+  const estimateSeeds = [rng.seed(), rng.seed(), rng.seed()] as const;
+  const estimate = (step: number) => {
+    const meanFake = meanCriticOnSamples(critic, opts.sample, nEval, estimateSeeds[0], shape);
+    const meanTest = meanCriticOnSplit(critic, opts.evalSplit, nEval, estimateSeeds[1]);
+    const meanTrain = meanCriticOnSplit(critic, opts.train, nTrain, estimateSeeds[2]);
+    return { step, w: meanTest - meanFake, wTrain: meanTrain - meanFake };
+  };
+  const estimateAt = new Set((opts.estimateAt ?? []).filter((k) => k < o.steps));
+  const estimates: { step: number; w: number; wTrain: number }[] = [];
+  const realBatches = shuffledBatches(opts.train, Math.min(o.batchSize, opts.train.size), rng.seed());
   const fOf = (x: Tensor): Tensor => critic.apply(x, { training: true }) as Tensor;
 
   try {
     for (let step = 1; step <= o.steps; step++) {
       const next = realBatches.next();
       if (next.done) throw new Error(`independentCritic: the batch stream of split '${opts.train.name}' ended at step ${step}`);
-      const real = next.value.x;
-      next.value.y?.dispose();
+      const real = next.value;
       const fake = opts.sample(real.shape[0], rng.seed());
       assertImages(fake, shape, 'sample(n, seed)');
       const eps = tf.randomUniform([real.shape[0], 1, 1, 1], 0, 1, 'float32', rng.seed());
@@ -155,22 +180,20 @@ export async function independentCritic(opts: IndependentCriticOptions): Promise
         opts.onProgress?.({ step, steps: o.steps, loss, w });
       }
       tf.dispose([real, fake, eps, value, wBatch!, gpTerm!, ...Object.values(grads)]);
+      if (estimateAt.has(step)) estimates.push(estimate(step));
     }
 
     // final estimates: one mean over fresh samples, shared by both so their difference is only the real images
-    const nEval = Math.min(o.evalSamples ?? 10_000, opts.evalSplit.size);
-    const nTrain = Math.min(nEval, opts.train.size);
-    const sampleSeed = rng.seed();
-    const meanFake = meanCriticOnSamples(critic, opts.sample, nEval, sampleSeed, shape);
-    const meanTest = meanCriticOnSplit(critic, opts.evalSplit, nEval, rng.seed());
-    const meanTrain = meanCriticOnSplit(critic, opts.train, nTrain, rng.seed());
+    const final = estimate(o.steps);
+    estimates.push(final);
     return {
-      w: meanTest - meanFake,
-      wTrain: meanTrain - meanFake,
+      w: final.w,
+      wTrain: final.wTrain,
       curve,
+      estimates,
       steps: o.steps,
       evalSamples: nEval,
-      settings: { batchSize: o.batchSize, lr: o.lr, beta1: o.beta1, beta2: o.beta2, gpLambda: o.gpLambda, seed: o.seed },
+      settings: { batchSize: o.batchSize, lr: o.lr, beta1: o.beta1, beta2: o.beta2, gpLambda: o.gpLambda, seed: o.seed, width: o.width },
     };
   } finally {
     optimizer.dispose();
@@ -179,51 +202,10 @@ export async function independentCritic(opts: IndependentCriticOptions): Promise
 }
 
 /**
- * The gradient penalty differentiates a gradient (double backprop). TF.js's LeakyRelu gradient is built from a
- * `Greater` mask, and TF.js registers no gradient for `Greater` (nor some other comparisons), so the second
- * backward pass fails with "gradient function not found for Greater". A comparison is piecewise constant: its
- * derivative is zero almost everywhere, which is what TF.js already registers for `GreaterEqual`. Registered once,
- * process-wide, and only where TF.js has none.
+ * Glorot-uniform kernels and zero biases drawn from `seed`: a critic builder whose layers have unseeded
+ * initializers calls this so that the same `spec.seed` gives the same critic.
  */
-function registerComparisonGradients(): void {
-  for (const kernelName of ['Greater', 'Less', 'LessEqual', 'Equal', 'NotEqual']) {
-    if (tf.getGradient(kernelName) != null) continue;
-    tf.registerGradient({
-      kernelName,
-      inputsToSave: ['a', 'b'],
-      gradFunc: (_dy, saved) => {
-        const [a, b] = saved as Tensor[];
-        return { a: () => tf.zerosLike(a), b: () => tf.zerosLike(b) };
-      },
-    });
-  }
-}
-
-async function buildCriticModel(
-  opts: IndependentCriticOptions,
-  shape: [number, number, number],
-  seed: number,
-): Promise<LayersModel> {
-  if (opts.buildCritic) return opts.buildCritic(shape);
-  if (!opts.arch) {
-    throw new Error('independentCritic: pass `arch` (the dataset discriminator architecture) or `buildCritic`');
-  }
-  if (opts.arch.resolution !== shape[0] || opts.arch.channels !== shape[2]) {
-    throw new Error(
-      `independentCritic: arch is ${opts.arch.resolution}×${opts.arch.resolution}×${opts.arch.channels} but the images are ${shape.join('×')}`,
-    );
-  }
-  // loaded only when needed, so that the metrics module works (and is testable) with any critic builder
-  const { buildDiscriminator } = await import('../src/models/networks.js');
-  // doubleBackprop: a leaky ReLU whose gradient is itself differentiable (the penalty needs it)
-  return buildDiscriminator(opts.arch, { batchNorm: false, outputs: 1, doubleBackprop: true, seed });
-}
-
-/**
- * Glorot-uniform kernels and zero biases drawn from `seed`, so the same seed gives the same critic whatever
- * the builder's own (unseeded) initializers do.
- */
-function reinitialize(model: LayersModel, seed: number): void {
+export function seedWeights(model: LayersModel, seed: number): void {
   const rng = createRng(seed);
   for (const w of model.trainableWeights) {
     const shape = w.shape as number[];
@@ -270,16 +252,11 @@ function meanOver(critic: LayersModel, n: number, batchAt: (start: number, count
   return total / n;
 }
 
-function meanCriticOnSplit(critic: LayersModel, split: DatasetSplit, n: number, seed: number): number {
-  // a seeded subset without replacement when n < size, every image otherwise
-  const order = Array.from({ length: split.size }, (_, i) => i);
-  const rng = createRng(seed);
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [order[i], order[j]] = [order[j], order[i]];
-  }
+function meanCriticOnSplit(critic: LayersModel, split: ImageSplit, n: number, seed: number): number {
+  // a seeded subset without replacement (n ≤ size here)
+  const order = drawIndices(split.size, n, seed);
   return meanOver(critic, n, (start, count) => {
-    const b = split.batch(order.slice(start, start + count), seed);
+    const b = split.batch(order.subarray(start, start + count), seed);
     b.y?.dispose();
     return b.x;
   });
@@ -287,7 +264,7 @@ function meanCriticOnSplit(critic: LayersModel, split: DatasetSplit, n: number, 
 
 function meanCriticOnSamples(
   critic: LayersModel,
-  sample: (n: number, seed: number) => Tensor4D,
+  sample: ImageSampler,
   n: number,
   seed: number,
   shape: [number, number, number],

@@ -17,8 +17,9 @@ import type { Tensor4D } from '@tensorflow/tfjs-node';
 import { tf } from '../src/backend/index.js';
 import { describeShape, toImageBatch } from './inputs.js';
 import { msSsimIndexedPairs, type MsSsimOptions } from './msssim.js';
+import type { ImageSampler } from './sources.js';
 
-export type ImageSampler = (n: number, seed: number) => Tensor4D;
+export type { ImageSampler } from './sources.js';
 
 export const SampleDiversityOptionsSchema = z.strictObject({
   batches: z.number().int().positive().default(5),

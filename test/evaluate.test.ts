@@ -6,7 +6,12 @@
  * - collapsed: IS = 1 exactly (identical rows, KL = 0; tolerance 1e-6), MS-SSIM = 1 (every pair identical;
  *   tolerance 1e-6), FID and Ŵ far above the faithful generator's.
  * - faithful: IS close to the same classifier's IS on real test images (same distribution; tolerance 1.0 at 200
- *   images / 5 splits), MS-SSIM within 0.05 of the real test images' (same distribution, 2 × 16 images).
+ *   images / 5 splits), MS-SSIM within 0.05 of the real test images' (same distribution, 4 × 32 images).
+ * - real-data references: every score's `<metric>_real` on the same protocol; FID's floor between two halves of
+ *   the real data is far below the collapsed generator's FID; Ŵ's reference is 0 by definition.
+ * - modes_covered: real ColorMNIST covers (nearly) all 70 (digit, colour) classes, the faithful generator within
+ *   3 of the real count, the collapsed one exactly 1; a planted single-colour collapse (real digits, all red)
+ *   covers at most the 10 red classes although its Inception-style score stays high.
  * The CLI writes PNGs of real digits, runs in a child process, and must print one JSON object with the scores on
  * stdout and progress on stderr.
  */
@@ -21,7 +26,16 @@ import { tf } from '../src/backend/index.js';
 import { loadDataset } from '../src/data/index.js';
 import { writeImages } from '../src/data/images.js';
 import type { Dataset } from '../src/data/types.js';
-import { evaluateGenerator, type EvalProtocol, type EvalReport } from '../metrics/index.js';
+import { buildIndependentCritic } from '../src/models/index.js';
+import {
+  evaluateGenerator,
+  getDatasetClassifier,
+  inceptionScore,
+  modesCovered,
+  type CriticSpec,
+  type EvalProtocol,
+  type EvalReport,
+} from '../metrics/index.js';
 
 const exec = promisify(execFile);
 const tsx = 'node_modules/.bin/tsx';
@@ -29,12 +43,17 @@ const tsx = 'node_modules/.bin/tsx';
 const protocol: EvalProtocol = {
   inceptionSamples: 200,
   inceptionSplits: 5,
-  diversityBatches: 2,
-  diversityBatchSize: 16,
+  diversityBatches: 4,
+  diversityBatchSize: 32,
   criticSteps: 40,
   criticBatchSize: 32,
+  // the paper's 28×28 critic at 1/8 width and a faster learning rate: fast enough for CI
+  criticWidth: 0.125,
+  criticLr: 1e-3,
   fidSamples: 200,
   classifierSteps: 300,
+  modesSamples: 1_000,
+  modesMinCount: 3,
 };
 
 
@@ -46,20 +65,24 @@ describe('evaluateGenerator and ganstudy evaluate', () => {
   let faithful: EvalReport;
   let collapsed: EvalReport;
   const messages: string[] = [];
+  const criticSpecs: CriticSpec[] = [];
 
   beforeAll(async () => {
     dataset = await loadDataset({ name: 'colormnist' });
     cacheDir = await mkdtemp(path.join(os.tmpdir(), 'ganstudy-eval-'));
     const one = dataset.train.sample(1, 99).x;
     const common = {
-      dataset,
+      reference: dataset.test,
+      criticTrain: dataset.validation,
+      classifierData: dataset,
       protocol,
-      metrics: ['inception_score', 'ms_ssim', 'critic_w', 'fid'] as const,
-      seed: 3,
+      metrics: ['inception_score', 'ms_ssim', 'critic_w', 'fid', 'modes_covered'] as const,
+      sampleSeed: 3,
       cacheDir,
-      // the paper's 28×28 critic at 1/8 width: the default builder path, fast enough for CI
-      criticArch: { resolution: 28 as const, channels: 3, zDim: 128, widthMultiplier: 0.125 },
-      criticLr: 1e-3,
+      buildCritic: (spec: CriticSpec) => {
+        criticSpecs.push(spec);
+        return buildIndependentCritic(spec);
+      },
     };
     const t0 = performance.now();
     faithful = await evaluateGenerator({
@@ -88,24 +111,33 @@ describe('evaluateGenerator and ganstudy evaluate', () => {
       [
         'classifier_accuracy',
         'critic_w',
+        'critic_w_real',
         'critic_w_train',
         'fid',
+        'fid_real',
         'inception_score',
         'inception_score_real',
         'inception_score_std',
         'kid',
+        'kid_real',
         'kid_std',
+        'modes_covered',
+        'modes_covered_real',
         'ms_ssim',
         'ms_ssim_real',
       ].sort(),
     );
+    // every reference says how it was computed
+    for (const k of Object.keys(faithful.scores).filter((x) => x.endsWith('_real'))) {
+      expect(faithful.references[k]?.note.length).toBeGreaterThan(0);
+    }
     for (const v of Object.values(faithful.scores)) expect(Number.isFinite(v)).toBe(true);
     expect(faithful.classifier).toMatch(/^colormnist-digit-cnn@[0-9a-f]{16}$/);
     expect(collapsed.classifier).toBe(faithful.classifier);
     expect(faithful.scores.classifier_accuracy).toBeGreaterThan(0.85);
     expect(faithful.classifierAccuracy).toBe(faithful.scores.classifier_accuracy);
     expect(faithful.criticCurve.at(-1)?.step).toBe(protocol.criticSteps);
-    for (const m of ['classifier', 'inception_score', 'ms_ssim', 'critic_w', 'fid']) {
+    for (const m of ['classifier', 'inception_score', 'ms_ssim', 'critic_w', 'fid', 'modes_covered']) {
       expect(messages.some((s) => s.startsWith(m))).toBe(true);
     }
   });
@@ -121,21 +153,73 @@ describe('evaluateGenerator and ganstudy evaluate', () => {
     expect(collapsed.scores.kid).toBeGreaterThan(faithful.scores.kid);
   });
 
+  it('computes real-data references on the same protocol', () => {
+    // IS of real images at the protocol's count (200 of the 1,000 test images, without replacement) and splits
+    expect(faithful.references.inception_score_real).toMatchObject({ images: protocol.inceptionSamples, withReplacement: false });
+    expect(faithful.scores.inception_score_real).toBeGreaterThan(5);
+    expect(faithful.references.ms_ssim_real?.images).toBe(protocol.diversityBatches * protocol.diversityBatchSize);
+    // the FID floor (two halves of real test images) is below the faithful generator's and far below collapse
+    expect(faithful.scores.fid_real).toBeGreaterThan(0);
+    expect(faithful.scores.fid_real).toBeLessThan(collapsed.scores.fid / 5);
+    expect(faithful.references.fid_real?.images).toBe(2 * protocol.fidSamples);
+    expect(faithful.scores.kid_real).toBeLessThan(collapsed.scores.kid);
+    expect(faithful.scores.critic_w_real).toBe(0);
+    // the same reference whatever the generator: references depend on the split and seed only
+    expect(collapsed.scores.inception_score_real).toBe(faithful.scores.inception_score_real);
+    expect(collapsed.scores.fid_real).toBe(faithful.scores.fid_real);
+  });
+
+  it('builds the critic at the protocol width with the protocol seed, not the model width', () => {
+    expect(criticSpecs.length).toBe(2);
+    for (const spec of criticSpecs) expect(spec).toMatchObject({ width: protocol.criticWidth, shape: [28, 28, 3] });
+  });
+
+  it('counts (digit, colour) modes: real data covers them, collapse does not', async () => {
+    expect(faithful.scores.modes_covered_real).toBeGreaterThanOrEqual(68);
+    expect(Math.abs(faithful.scores.modes_covered - faithful.scores.modes_covered_real)).toBeLessThanOrEqual(3);
+    expect(collapsed.scores.modes_covered).toBeLessThanOrEqual(1);
+    // a planted single-colour collapse: real digits, every image red (green and blue channels off)
+    const clf = await getDatasetClassifier(dataset, { steps: protocol.classifierSteps, seed: 0, cacheDir });
+    const n = 1_000;
+    const b = dataset.test.sample(n, 11);
+    b.y?.dispose();
+    const red = tf.tidy(() => {
+      const grey = tf.max(b.x, 3, true) as Tensor4D;
+      return tf.concat([grey, tf.fill(grey.shape, -1), tf.fill(grey.shape, -1)], 3) as Tensor4D;
+    });
+    try {
+      const source = (start: number, count: number) => tf.slice(red, start, count) as Tensor4D;
+      const m = modesCovered(source, n, clf, { minCount: 3 });
+      expect(m.covered).toBeLessThanOrEqual(10);
+      expect(m.covered).toBeGreaterThanOrEqual(9);
+      // the digit classifier does not see the collapse
+      expect(inceptionScore(red, clf, { splits: 5 }).mean).toBeGreaterThan(5);
+      const real = modesCovered((start, count) => tf.slice(b.x, start, count) as Tensor4D, n, clf, { minCount: 3 });
+      expect(real.covered).toBeGreaterThanOrEqual(68);
+    } finally {
+      tf.dispose([b.x, red]);
+      clf.dispose();
+    }
+  }, SLOW);
+
   it('computes only the metrics asked for', async () => {
     const r = await evaluateGenerator({
       sample: (n, seed) => dataset.test.sample(n, seed).x,
-      dataset,
+      reference: dataset.test,
       protocol,
       metrics: ['ms_ssim'],
-      seed: 1,
+      sampleSeed: 1,
       cacheDir,
     });
     expect(Object.keys(r.scores).sort()).toEqual(['ms_ssim', 'ms_ssim_real']);
     expect(r.classifier).toBeNull();
     expect(r.criticCurve).toEqual([]);
     await expect(
-      evaluateGenerator({ sample: (n) => tf.zeros([n, 28, 28, 3]) as Tensor4D, dataset, protocol: { ...protocol, inceptionSplits: 0 }, metrics: ['ms_ssim'], seed: 1, cacheDir }),
+      evaluateGenerator({ sample: (n) => tf.zeros([n, 28, 28, 3]) as Tensor4D, reference: dataset.test, protocol: { ...protocol, inceptionSplits: 0 }, metrics: ['ms_ssim'], sampleSeed: 1, cacheDir }),
     ).rejects.toThrow(/protocol\.inceptionSplits/);
+    await expect(
+      evaluateGenerator({ sample: (n) => tf.zeros([n, 28, 28, 3]) as Tensor4D, reference: dataset.test, protocol, metrics: ['critic_w'], sampleSeed: 1, cacheDir }),
+    ).rejects.toThrow(/buildCritic/);
   });
 
   it('`ganstudy evaluate <folder> --against colormnist` prints the scores as JSON', async () => {

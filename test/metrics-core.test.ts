@@ -11,7 +11,8 @@ import { createRng } from '../src/util/rng.js';
 import { msSsim } from '../metrics/msssim.js';
 import { sampleDiversity } from '../metrics/diversity.js';
 import { inceptionScoreFromProbs } from '../metrics/inception-score.js';
-import { featureMoments, frechetDistance, frechetDistanceFromMoments, kernelInceptionDistance } from '../metrics/frechet.js';
+import { featureMoments, frechetDistance, frechetDistanceFromMoments } from '../metrics/fid.js';
+import { kernelInceptionDistance } from '../metrics/kid.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // independent float64 MS-SSIM references (direct 2-D windows, explicit loops)

@@ -15,7 +15,8 @@ import type { LayersModel, Tensor4D } from '@tensorflow/tfjs-node';
 import { tf } from '../src/backend/index.js';
 import type { Batch, DatasetSplit, SplitName } from '../src/data/types.js';
 import { createRng, permutation } from '../src/util/rng.js';
-import { independentCritic } from '../metrics/critic.js';
+import { independentCritic, seedWeights } from '../metrics/critic.js';
+import type { CriticSpec } from '../metrics/sources.js';
 
 const H = 8;
 const C = 1;
@@ -57,13 +58,14 @@ function constantSampler(mu: number, s: number): (n: number, seed: number) => Te
   };
 }
 
-/** A tiny conv critic (linear output, no batch norm) so the test runs in seconds on 2 cores. */
-function tinyCritic(shape: readonly [number, number, number]): LayersModel {
+/** A tiny conv critic (linear output, no batch norm) so the test runs in seconds on 2 cores; seeded from spec. */
+function tinyCritic({ shape, seed }: CriticSpec): LayersModel {
   const m = tf.sequential();
   m.add(tf.layers.conv2d({ inputShape: [...shape], filters: 8, kernelSize: 3, strides: 2, padding: 'same' }));
   m.add(tf.layers.leakyReLU({ alpha: 0.2 }));
   m.add(tf.layers.flatten());
   m.add(tf.layers.dense({ units: 1 }));
+  seedWeights(m, seed);
   return m;
 }
 
@@ -138,6 +140,8 @@ describe('independentCritic', () => {
     await expect(
       independentCritic({ ...common, sample: (n) => tf.zeros([n, 4, 4, 1]) as Tensor4D }),
     ).rejects.toThrow(/sample\(n, seed\) returned shape \[64,4,4,1\]/);
-    await expect(independentCritic({ ...common, buildCritic: undefined })).rejects.toThrow(/arch/);
+    await expect(
+      independentCritic({ ...common, buildCritic: undefined as unknown as typeof tinyCritic }),
+    ).rejects.toThrow(/buildCritic/);
   });
 });

@@ -17,9 +17,9 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import type { LayersModel, Scalar, Tensor2D, Tensor4D } from '@tensorflow/tfjs-node';
+import type { LayersModel, Scalar, Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-node';
 import { tf } from '../../src/backend/index.js';
-import type { Dataset, DatasetSplit } from '../../src/data/types.js';
+import type { ImageSplit, LabelledImageData, LabelledSplit } from '../sources.js';
 import { createRng } from '../../src/util/rng.js';
 import type { Classifier } from './types.js';
 
@@ -63,12 +63,12 @@ export interface DatasetClassifier extends Classifier {
   readonly fromCache: boolean;
 }
 
-function labelKind(dataset: Dataset): string {
+function labelKind(dataset: LabelledImageData): string {
   if (dataset.name === 'colormnist') return dataset.numClasses === 10 ? 'digit' : 'digits3';
   return 'class';
 }
 
-export function datasetClassifierKey(dataset: Dataset, steps: number, batchSize: number, seed: number, lr: number): string {
+export function datasetClassifierKey(dataset: LabelledImageData, steps: number, batchSize: number, seed: number, lr: number): string {
   const identity = {
     dataset: dataset.name,
     source: dataset.source,
@@ -84,7 +84,7 @@ export function datasetClassifierKey(dataset: Dataset, steps: number, batchSize:
 }
 
 /** Trains (or loads from the cache) the classifier for `dataset`. */
-export async function getDatasetClassifier(dataset: Dataset, options: DatasetClassifierOptions): Promise<DatasetClassifier> {
+export async function getDatasetClassifier(dataset: LabelledImageData, options: DatasetClassifierOptions): Promise<DatasetClassifier> {
   const parsed = OptionsSchema.safeParse(options);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -151,7 +151,7 @@ function buildNetwork(shape: readonly [number, number, number], numClasses: numb
 
 function trainNetwork(
   model: LayersModel,
-  split: DatasetSplit,
+  split: LabelledSplit,
   numClasses: number,
   steps: number,
   batchSize: number,
@@ -166,7 +166,7 @@ function trainNetwork(
   let last = NaN;
   try {
     for (let step = 1; step <= steps; step++) {
-      const { x, y } = batches.next().value as { x: Tensor4D; y?: Tensor2D };
+      const { x, y } = batches.next().value as { x: Tensor4D; y?: Tensor };
       if (!y) {
         x.dispose();
         throw new Error(`getDatasetClassifier: split '${split.name}' gave a batch without labels`);
@@ -189,7 +189,7 @@ function trainNetwork(
 }
 
 /** Fraction of the split's images whose arg-max class equals the label (every image, in batches). */
-function evaluateAccuracy(model: LayersModel, split: DatasetSplit, batchSize = 500): number {
+function evaluateAccuracy(model: LayersModel, split: ImageSplit, batchSize = 500): number {
   let correct = 0;
   for (let start = 0; start < split.size; start += batchSize) {
     const idx = Int32Array.from({ length: Math.min(batchSize, split.size - start) }, (_, i) => start + i);

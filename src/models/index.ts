@@ -11,6 +11,7 @@ import type { ArchitectureConfig, GanModel, ModelConfig, ModelHyperparameters, M
 
 export * from './types.js';
 export { buildGenerator, buildDiscriminator, buildEncoder, buildCodeDiscriminator } from './networks.js';
+export { buildIndependentCritic, type IndependentCriticSpec } from './critic.js';
 export {
   gradientPenalty,
   ageKl,

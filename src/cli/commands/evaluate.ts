@@ -18,10 +18,11 @@ import { loadDataset, type DatasetSpec } from '../../data/index.js';
 import { readImageFolder } from '../../data/images.js';
 import type { Dataset } from '../../data/types.js';
 import { createRng } from '../../util/rng.js';
-import { discriminatorArchFor, evaluateGenerator } from '../../../metrics/evaluate-generator.js';
+import { evaluateGenerator } from '../../../metrics/evaluate-generator.js';
 import { loadGraphModelClassifier, loadMobileNetClassifier, type Classifier } from '../../../metrics/classifiers.js';
 import { sampleDiversity } from '../../../metrics/diversity.js';
-import { inceptionScore } from '../../../metrics/classifiers/apply.js';
+import { inceptionScore } from '../../../metrics/inception-score-images.js';
+import { buildIndependentCritic } from '../../models/critic.js';
 import { METRIC_NAMES, type EvalProtocol, type MetricName } from '../../../metrics/protocol.js';
 
 function usage(): string {
@@ -211,10 +212,13 @@ export async function run(argv: string[]): Promise<number> {
     const requested = parseMetrics(values.metrics);
     const metrics: MetricName[] =
       requested ??
-      METRIC_NAMES.filter((m) => (m === 'inception_score' ? canClassify : m === 'ms_ssim' ? true : dataset !== null && (m !== 'fid' || canClassify)));
+      // modes_covered (ColorMNIST only) is computed when asked for
+      METRIC_NAMES.filter((m) => m !== 'modes_covered' && (m === 'inception_score' ? canClassify : m === 'ms_ssim' ? true : dataset !== null && (m !== 'fid' || canClassify)));
     for (const m of metrics) {
-      if ((m === 'critic_w' || m === 'fid') && !dataset) throw new UsageError(`${m} compares with reference images: add --against <data set>`);
-      if ((m === 'inception_score' || m === 'fid') && !canClassify) {
+      if ((m === 'critic_w' || m === 'fid' || m === 'modes_covered') && !dataset) {
+        throw new UsageError(`${m} compares with reference images: add --against <data set>`);
+      }
+      if ((m === 'inception_score' || m === 'fid' || m === 'modes_covered') && !canClassify) {
         throw new UsageError(`${m} needs a classifier: --classifier mobilenet:<dir>, graph:<dir>, or --against a labelled data set`);
       }
     }
@@ -229,13 +233,13 @@ export async function run(argv: string[]): Promise<number> {
       diversityBatchSize,
       criticSteps: intOption(values['critic-steps'], 'critic-steps', 1000),
       criticBatchSize: intOption(values['critic-batch-size'], 'critic-batch-size', 64),
+      criticWidth: values['critic-width'] !== undefined ? Number(values['critic-width']) : 1,
       fidSamples: samples,
       classifierSteps: intOption(values['classifier-steps'], 'classifier-steps', 2000),
     };
     const seed = intOption(values.seed, 'seed', 0, 0);
     const cacheDir = path.resolve(values['cache-dir'] ?? '.cache/ganstudy');
-    const criticWidth = values['critic-width'] !== undefined ? Number(values['critic-width']) : 1;
-    if (!(criticWidth > 0)) throw new UsageError(`--critic-width must be a number > 0; got '${values['critic-width']}'`);
+    if (!((protocol.criticWidth ?? 1) > 0)) throw new UsageError(`--critic-width must be a number > 0; got '${values['critic-width']}'`);
     const sample = folderSampler(images);
     const t0 = performance.now();
 
@@ -243,13 +247,16 @@ export async function run(argv: string[]): Promise<number> {
     if (dataset) {
       const report = await evaluateGenerator({
         sample,
-        dataset,
+        // scores against the test split; the critic trains on the validation split (paper-spec §5.3)
+        reference: dataset.test,
+        criticTrain: dataset.validation,
+        classifierData: dataset,
         protocol,
         metrics,
-        seed,
+        sampleSeed: seed,
         cacheDir,
         onProgress: log,
-        ...(metrics.includes('critic_w') ? { criticArch: { ...discriminatorArchFor(dataset), widthMultiplier: criticWidth } } : {}),
+        buildCritic: buildIndependentCritic,
         ...(classifier && classifier !== 'dataset' ? { classifier } : {}),
       });
       result = report;

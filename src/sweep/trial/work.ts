@@ -8,7 +8,7 @@ import { evaluateGenerator, type EvalReport } from '../../../metrics/index.js';
 import { tf } from '../../backend/index.js';
 import { loadDataset, type Dataset } from '../../data/index.js';
 import { saveImageGrid } from '../../data/images.js';
-import { createModel } from '../../models/index.js';
+import { buildIndependentCritic, createModel } from '../../models/index.js';
 import type { GanModel } from '../../models/types.js';
 import { sampleSeed, train } from '../../train/index.js';
 import type { TrainEvent, TrainResult } from '../../train/types.js';
@@ -73,14 +73,15 @@ export async function evaluateNow(work: TrialWork): Promise<EvalReport | null> {
   work.onPhase?.('eval');
   const evalRun = evaluateGenerator({
     sample: (n: number, seed: number) => model.sample(n, seed),
-    dataset: work.dataset,
+    reference: work.dataset.test,
+    criticTrain: work.dataset.validation,
+    classifierData: work.dataset,
     protocol: trial.eval,
     metrics: trial.metrics,
-    seed: trial.seed,
+    sampleSeed: trial.seed,
     cacheDir: work.cacheDir,
-    // the independent critic uses the dataset's discriminator at this trial's width: at width 1 the quick
-    // protocol's critic alone outlasts the quick trial (experiments/index.ts, QUICK_EVAL); paper budgets are width 1
-    criticArch: trial.arch,
+    // the critic's width and optimiser come from the evaluation protocol, never from the trial's model
+    buildCritic: buildIndependentCritic,
     onProgress: (msg: string) => work.log(`[trial ${trial.index}] eval: ${msg}`),
   });
   return raceAbort(evalRun, work.signal).finally(() => work.onPhase?.('train'));
