@@ -107,11 +107,15 @@ export function watchParent(onGone: (what: string) => void, parentPid?: number):
   return () => clearInterval(timer);
 }
 
-/** Writes that fail because the reader died (EPIPE after the parent's death) must not crash a stopping process. */
+let brokenPipesTolerated = false;
+/**
+ * Writes that fail because the reader died (EPIPE after the parent's death) must not crash a stopping process.
+ * Installed unconditionally: a `pipe()` into stderr adds an error listener that removes itself and rethrows.
+ */
 function tolerateBrokenPipes(): void {
-  for (const s of [process.stdout, process.stderr]) {
-    if (s.listenerCount('error') === 0) s.on('error', () => undefined);
-  }
+  if (brokenPipesTolerated) return;
+  brokenPipesTolerated = true;
+  for (const s of [process.stdout, process.stderr]) s.on('error', () => undefined);
 }
 
 export function createStopControl(opts: StopOptions): StopControl {
@@ -152,6 +156,8 @@ export function createStopControl(opts: StopOptions): StopControl {
     }
   };
   handleSignals(true);
+  // a child's output goes to its parent: once that dies, every write fails, and must not end the orderly stop
+  if (opts.parentPid !== undefined) tolerateBrokenPipes();
   const unwatch = watchParent((what) => request(what), opts.parentPid);
   return {
     signal: controller.signal,
