@@ -262,7 +262,7 @@ describe('signals and dead parents (real processes, real MLflow server)', () => 
   const evenSteps = (to: number): number[] => Array.from({ length: to / 2 }, (_, i) => 2 * (i + 1));
 
   for (const launcher of ['node --import tsx', 'npx tsx', 'npm run sweep --'] as const) {
-    it(`SIGTERM to \`${launcher} sweep\` mid-training: exit 130, checkpoint of the step reached, nothing left running; the re-run retrains nothing`, async () => {
+    it(`SIGTERM to \`${launcher} sweep\` mid-training: the sweep checkpoints the step reached and exits 130, nothing is left running; the re-run retrains nothing`, async () => {
       const d = drill(launcher.split(' ')[0]);
       const cli = start(launcher, ['sweep', TINY], d.env);
       await waitFor('training past step 14', () => (stepReached(cli.output()) >= 14 ? true : undefined));
