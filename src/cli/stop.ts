@@ -72,7 +72,8 @@ function startedByNpm(pid: number): boolean {
 /**
  * The (child, parent) links from this process up to the npm (or npx) that launched it: `sh -c`, `tsx` and the like
  * in between carry npm's environment, npm itself does not. Any link breaking (a re-parented process) means the
- * launcher is gone. Only built when npm launched us, so `nohup ganstudy sweep … &` keeps running after its shell exits.
+ * launcher is gone. Only built when npm launched us, so `nohup ganstudy sweep … &` keeps running after its shell
+ * exits.
  */
 function launcherLinks(): { child: number; parent: number }[] {
   const links = [{ child: process.pid, parent: process.ppid }];
@@ -162,7 +163,8 @@ export function createStopControl(opts: StopOptions): StopControl {
   return {
     signal: controller.signal,
     settled: () => {
-      if (firstAt !== 0) exitIn(Math.min(SETTLE_MS, graceMs), `not done ${Math.round(SETTLE_MS / 1000)} s after the checkpoint`);
+      if (firstAt === 0) return;
+      exitIn(Math.min(SETTLE_MS, graceMs), `not done ${Math.round(SETTLE_MS / 1000)} s after the checkpoint`);
     },
     handleSignals,
     dispose: () => {

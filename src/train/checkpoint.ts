@@ -48,7 +48,10 @@ export type TrainerState = z.infer<typeof TrainerStateSchema>;
 const ChecksumsSchema = z.object({
   format: z.literal('ganstudy-checksums-v1'),
   /** path relative to the checkpoint folder (POSIX separators) → what was written */
-  files: z.record(z.string(), z.object({ bytes: z.number().int().nonnegative(), sha256: z.string().regex(/^[0-9a-f]{64}$/) })),
+  files: z.record(
+    z.string(),
+    z.object({ bytes: z.number().int().nonnegative(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }),
+  ),
 });
 type Checksums = z.infer<typeof ChecksumsSchema>;
 
@@ -162,7 +165,8 @@ async function readChecksums(dir: string): Promise<Checksums | CheckpointProblem
     text = await readFile(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    return { file, problem: code === 'ENOENT' ? 'missing (incomplete or pre-checksum checkpoint)' : `unreadable (${code})` };
+    const problem = code === 'ENOENT' ? 'missing (incomplete or pre-checksum checkpoint)' : `unreadable (${code})`;
+    return { file, problem };
   }
   let raw: unknown;
   try {
@@ -171,7 +175,8 @@ async function readChecksums(dir: string): Promise<Checksums | CheckpointProblem
     return { file, problem: `not JSON (${(e as Error).message})` };
   }
   const parsed = ChecksumsSchema.safeParse(raw);
-  return parsed.success ? parsed.data : { file, problem: `not a checksum list (${parsed.error.issues[0]?.message ?? 'invalid'})` };
+  if (parsed.success) return parsed.data;
+  return { file, problem: `not a checksum list (${parsed.error.issues[0]?.message ?? 'invalid'})` };
 }
 
 /**
@@ -181,21 +186,28 @@ async function readChecksums(dir: string): Promise<Checksums | CheckpointProblem
 export async function verifyCheckpoint(ckpt: CheckpointRef): Promise<CheckpointProblem | null> {
   const sums = await readChecksums(ckpt.dir);
   if ('problem' in sums) return sums;
-  if (!(TRAINER_STATE_FILE in sums.files)) return { file: path.join(ckpt.dir, CHECKSUMS_FILE), problem: `does not cover ${TRAINER_STATE_FILE}` };
+  if (!(TRAINER_STATE_FILE in sums.files)) {
+    return { file: path.join(ckpt.dir, CHECKSUMS_FILE), problem: `does not cover ${TRAINER_STATE_FILE}` };
+  }
   for (const [rel, expected] of Object.entries(sums.files)) {
     const file = path.join(ckpt.dir, ...rel.split('/'));
     let bytes: Buffer;
     try {
       bytes = await readFile(file);
     } catch (e) {
-      return { file, problem: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : `unreadable (${(e as Error).message})` };
+      const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
+      return { file, problem: missing ? 'missing' : `unreadable (${(e as Error).message})` };
     }
-    if (bytes.length !== expected.bytes || sha256(bytes) !== expected.sha256) return { file, problem: describeDamage(bytes, expected) };
+    if (bytes.length !== expected.bytes || sha256(bytes) !== expected.sha256) {
+      return { file, problem: describeDamage(bytes, expected) };
+    }
   }
   const stateFile = path.join(ckpt.dir, TRAINER_STATE_FILE);
   try {
     const state = await readTrainerState(ckpt.dir);
-    if (state.step !== ckpt.step) return { file: stateFile, problem: `holds step ${state.step}, the folder says ${ckpt.step}` };
+    if (state.step !== ckpt.step) {
+      return { file: stateFile, problem: `holds step ${state.step}, the folder says ${ckpt.step}` };
+    }
   } catch (e) {
     return { file: stateFile, problem: (e as Error).message };
   }
@@ -220,7 +232,11 @@ async function quarantine(ckpt: CheckpointRef): Promise<string> {
 export async function loadLatestCheckpoint(
   runDir: string,
   model: GanModel,
-  opts: { warn: (line: string) => void; check: (state: TrainerState, ckpt: CheckpointRef) => void; skipLoad?: (state: TrainerState) => boolean },
+  opts: {
+    warn: (line: string) => void;
+    check: (state: TrainerState, ckpt: CheckpointRef) => void;
+    skipLoad?: (state: TrainerState) => boolean;
+  },
 ): Promise<(CheckpointRef & { state: TrainerState }) | null> {
   const candidates = (await listCheckpoints(runDir)).reverse();
   let partlyLoaded = false;
@@ -246,7 +262,9 @@ export async function loadLatestCheckpoint(
   }
   if (partlyLoaded) {
     // the model may hold part of a failed load: it is no longer the fresh initialisation a run from step 0 needs
-    throw new Error(`no loadable checkpoint in ${checkpointsRoot(runDir)}: run again to train from step 0 with a fresh model`);
+    throw new Error(
+      `no loadable checkpoint in ${checkpointsRoot(runDir)}: run again to train from step 0 with a fresh model`,
+    );
   }
   return null;
 }
