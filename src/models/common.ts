@@ -3,7 +3,7 @@
  * one gradient step with auxiliary loss values. The model base is base-gan.ts, the checkpoint format checkpoint.ts.
  */
 import { tf } from '../backend/index.js';
-import type { Scalar, Tensor, Tensor2D, Tensor4D, Variable, NamedTensorMap } from '@tensorflow/tfjs-node';
+import type { Scalar, Tensor, Tensor2D, Variable, NamedTensorMap } from '@tensorflow/tfjs-node';
 
 export type NamedVariableMap = Parameters<Optimizer['applyGradients']>[0];
 import { l2Normalize } from './losses.js';

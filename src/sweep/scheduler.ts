@@ -7,9 +7,11 @@
  * Why child processes: native TensorFlow's thread pools are per process, a crashing trial (OOM, native abort)
  * takes only itself down, and the unit run here is exactly the unit a Kubernetes Indexed Job runs elsewhere.
  *
- * Stopping: SIGINT/SIGTERM (or the `signal` option) stops starting trials, forwards the signal to running
- * children, which checkpoint, mark their run KILLED and exit; then the sweep exits non-zero. Running the sweep
- * again resumes them.
+ * Stopping: the `signal` option (the CLI aborts it on SIGINT/SIGTERM and when its launcher dies) stops starting
+ * trials and sends SIGINT to running children, which checkpoint, mark their run KILLED and exit 130; the sweep
+ * waits for them and exits 130. A child also stops by itself when this process dies (it watches its parent pid,
+ * GANSTUDY_PARENT_PID), so even `kill -9` of the scheduler leaves no trial running. Running the sweep again
+ * resumes them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -44,8 +46,10 @@ export interface RunSweepOptions {
   cores?: number;
   out?: NodeJS.WritableStream;
   err?: NodeJS.WritableStream;
-  /** stop the sweep (the CLI wires SIGINT/SIGTERM here) */
+  /** stop the sweep (the CLI wires SIGINT/SIGTERM and the launcher's death here) */
   signal?: AbortSignal;
+  /** told the number of running child processes whenever it changes (the CLI bounds its stop with it) */
+  onRunningChange?: (running: number) => void;
 }
 
 export type TrialRunStatus = 'finished' | 'skipped' | 'failed' | 'diverged' | 'interrupted';
@@ -115,7 +119,18 @@ export async function runSweep(file: string, opts: RunSweepOptions = {}): Promis
       `sweep ${spec.name} (${label}): ${phase1.length} trials, ${parallel} at once, ${threads} thread(s) each; ` +
         `tracking ${tracker.uri} (experiment ${experimentId}); checkpoints under ${path.relative(process.cwd(), runsDir) || '.'}/${spec.name}/`,
     );
-    const ctx: PhaseContext = { absFile, runsDir, threads, parallel, trackingUri: tracker.uri, retryDiverged: opts.retryDiverged ?? false, out, err, signal: opts.signal };
+    const ctx: PhaseContext = {
+      absFile,
+      runsDir,
+      threads,
+      parallel,
+      trackingUri: tracker.uri,
+      retryDiverged: opts.retryDiverged ?? false,
+      out,
+      err,
+      signal: opts.signal,
+      onRunningChange: opts.onRunningChange,
+    };
     let runs = await tracker.searchRuns([experimentId]);
     const known = statusByTrial(runs);
     const pending = phase1.filter((t) => known.get(t.trialId)?.status !== 'FINISHED' && !known.get(t.trialId)?.diverged);
@@ -210,6 +225,7 @@ interface PhaseContext {
   out: NodeJS.WritableStream;
   err: NodeJS.WritableStream;
   signal?: AbortSignal;
+  onRunningChange?: (running: number) => void;
 }
 
 async function runPhase(
@@ -250,6 +266,7 @@ async function runPhase(
         limit(async () => {
           if (ctx.signal?.aborted) return;
           running++;
+          ctx.onRunningChange?.(running);
           const tag = `[${phase === 'refine' ? 'r' : '#'}${t.index} ${t.model}/${t.dataset}]`;
           progress(`${tag} start ${t.runName} (${t.trialId})`);
           const started = performance.now();
@@ -278,6 +295,7 @@ async function runPhase(
           });
           children.delete(child);
           running--;
+          ctx.onRunningChange?.(running);
           const seconds = (performance.now() - started) / 1000;
           const status: TrialRunStatus =
             code === TRIAL_EXIT.ok ? 'finished'
@@ -310,6 +328,7 @@ async function runChild(args: string[], prefix: string, threads: number, ctx: Ph
   });
   const onAbort = (): void => void child.kill('SIGINT');
   ctx.signal?.addEventListener('abort', onAbort, { once: true });
+  ctx.onRunningChange?.(1);
   prefixLines(child.stdout, prefix, ctx.out);
   prefixLines(child.stderr, prefix, ctx.err);
   try {
@@ -319,6 +338,7 @@ async function runChild(args: string[], prefix: string, threads: number, ctx: Ph
     });
   } finally {
     ctx.signal?.removeEventListener('abort', onAbort);
+    ctx.onRunningChange?.(0);
   }
 }
 

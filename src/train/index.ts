@@ -1,9 +1,10 @@
 /**
  * The training loop shared by `ganstudy train` and sweep trials.
  *
- * - Resume: the newest checkpoint under `${runDir}/checkpoints/step-<n>/` restores the model (weights, optimizer
- *   slots, step counter) and the data stream position, so steps k+1… of a resumed run see the same batches and
- *   the same random draws as an uninterrupted run.
+ * - Resume: the newest checkpoint under `${runDir}/checkpoints/step-<n>/` whose checksums verify restores the model
+ *   (weights, optimizer slots, step counter) and the data stream position, so steps k+1… of a resumed run see the
+ *   same batches and the same random draws as an uninterrupted run. An invalid checkpoint is reported in one line
+ *   (`warn`) and the one before is used (see checkpoint.ts).
  * - Data: step s consumes batch s of `data.batches(rowsPerStep, seed)`; rowsPerStep gives each sub-update that
  *   reads real images its own minibatch (e.g. WGAN-GP's 5 critic updates), as the reference code does.
  * - Divergence: every loss of every step is checked; the first NaN/±Inf stops the run (status 'diverged', with
@@ -18,12 +19,20 @@ import { z } from 'zod';
 import { assertTrainingBackend, tf } from '../backend/index.js';
 import { saveImageGrid } from '../data/images.js';
 import type { GanModel, Losses } from '../models/types.js';
-import { latestCheckpoint, readTrainerState, writeCheckpoint, type TrainerState } from './checkpoint.js';
+import { loadLatestCheckpoint, writeCheckpoint, type TrainerState } from './checkpoint.js';
 import { countsAfter, rowsPerStep } from './counters.js';
 import type { TrainEvent, TrainOptions, TrainResult } from './types.js';
 
 export type { TrainEvent, TrainOptions, TrainResult } from './types.js';
-export { latestCheckpoint, listCheckpoints, readTrainerState, checkpointDir, TRAINER_STATE_FILE } from './checkpoint.js';
+export {
+  latestCheckpoint,
+  listCheckpoints,
+  readTrainerState,
+  verifyCheckpoint,
+  checkpointDir,
+  CHECKSUMS_FILE,
+  TRAINER_STATE_FILE,
+} from './checkpoint.js';
 export type { TrainerState } from './checkpoint.js';
 export { countsAfter, countsPerStep, rowsPerStep, stepsFor, TrainForSchema, TrainingUnitSchema } from './counters.js';
 export type { TrainFor, TrainingUnit, UpdateCounts } from './counters.js';
@@ -56,6 +65,19 @@ function firstNonFinite(losses: Losses): string | null {
   return null;
 }
 
+/** Throws when a checkpoint belongs to another model or data stream (a usage error, not damage). */
+function checkResumable(state: TrainerState, dir: string, model: string, rows: number, seed: number): void {
+  if (state.model !== model) {
+    throw new Error(`checkpoint ${dir} is for model '${state.model}', not '${model}': use another run folder`);
+  }
+  if (state.rowsPerStep !== rows || state.dataSeed !== seed) {
+    throw new Error(
+      `checkpoint ${dir} was trained with ${state.rowsPerStep} rows per step and data seed ${state.dataSeed}, ` +
+        `this run asks for ${rows} and ${seed}: resuming would change the data stream; use another run folder`,
+    );
+  }
+}
+
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export async function train(opts: TrainOptions): Promise<TrainResult> {
@@ -77,30 +99,21 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let resumedFrom: number | null = null;
   let lastLosses: Losses = {};
   let lastCheckpoint: { step: number; dir: string } | null = null;
-  const latest = await latestCheckpoint(runDir);
+  const known = modelPositions.get(model);
+  const latest = await loadLatestCheckpoint(runDir, model, {
+    warn: opts.warn ?? ((line) => void process.stderr.write(`${line}\n`)),
+    check: (state, ckpt) => checkResumable(state, ckpt.dir, config.model, rows, seed),
+    // consecutive train() calls on one model in this process: the model already holds that checkpoint's state
+    skipLoad: (state) => known !== undefined && known.runDir === runDir && known.step === state.step,
+  });
   if (latest) {
-    const state = await readTrainerState(latest.dir);
-    if (state.model !== config.model) {
-      throw new Error(`checkpoint ${latest.dir} is for model '${state.model}', not '${config.model}': use another run folder`);
-    }
-    if (state.rowsPerStep !== rows || state.dataSeed !== seed) {
-      throw new Error(
-        `checkpoint ${latest.dir} was trained with ${state.rowsPerStep} rows per step and data seed ${state.dataSeed}, ` +
-          `this run asks for ${rows} and ${seed}: resuming would change the data stream; use another run folder`,
-      );
-    }
-    const known = modelPositions.get(model);
-    if (!(known && known.runDir === runDir && known.step === state.step)) await model.load(latest.dir);
-    step = state.step;
-    nextBatch = state.nextBatch;
-    lastLosses = state.lastLosses;
-    resumedFrom = state.step;
-    lastCheckpoint = latest;
-  } else {
-    const known = modelPositions.get(model);
-    if (known && known.step !== 0) {
-      throw new Error(`train: this model was already trained (step ${known.step}) but ${runDir} holds no checkpoint; create a fresh model`);
-    }
+    step = latest.state.step;
+    nextBatch = latest.state.nextBatch;
+    lastLosses = latest.state.lastLosses;
+    resumedFrom = latest.state.step;
+    lastCheckpoint = { step: latest.step, dir: latest.dir };
+  } else if (known && known.step !== 0) {
+    throw new Error(`train: this model was already trained (step ${known.step}) but ${runDir} holds no checkpoint; create a fresh model`);
   }
   modelPositions.set(model, { runDir, step });
   emit({ type: 'start', step, totalSteps: steps, resumedFrom });

@@ -36,6 +36,8 @@ export interface TrainOptions {
   logEvery: number;
   onEvent?: (event: TrainEvent) => void;
   signal?: AbortSignal;
+  /** one-line warnings, e.g. a damaged checkpoint skipped on resume (default: stderr) */
+  warn?: (line: string) => void;
 }
 
 export interface TrainResult {

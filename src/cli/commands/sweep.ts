@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { SweepSpecError } from '../../sweep/define.js';
 import { runSweep } from '../../sweep/scheduler.js';
+import { createStopControl, SETTLE_MS, stopGraceMs } from '../stop.js';
 
 const USAGE = `usage: ganstudy sweep <sweeps/file.ts> [options]
 
@@ -53,19 +54,15 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
 
-  const controller = new AbortController();
-  let signals = 0;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    signals++;
-    if (signals === 1) {
-      process.stderr.write(`\nganstudy sweep: ${sig}: stopping; running trials checkpoint and exit (${sig} again to quit at once)\n`);
-      controller.abort();
-    } else {
-      process.exit(130);
-    }
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // bounded stop: while trials run, each bounds its own stop; with none running only the tracker is left to wait for
+  let running = 0;
+  const stop = createStopControl({
+    label: 'ganstudy sweep:',
+    action: 'no new trials; running trials checkpoint and exit',
+    busy: () => running > 0,
+    // outlasts the trials' own bounded stops, so the scheduler does not leave before its children
+    graceMs: stopGraceMs() + SETTLE_MS + 5_000,
+  });
   try {
     const result = await runSweep(positionals[0], {
       parallel,
@@ -73,7 +70,11 @@ export async function run(argv: string[]): Promise<number> {
       runsDir: values['runs-dir'],
       trackingUri: values['tracking-uri'],
       retryDiverged: values['retry-diverged'] ?? false,
-      signal: controller.signal,
+      signal: stop.signal,
+      onRunningChange: (n) => {
+        running = n;
+        if (n === 0 && stop.signal.aborted) stop.settled();
+      },
     });
     return result.exitCode;
   } catch (e) {
@@ -83,7 +84,6 @@ export async function run(argv: string[]): Promise<number> {
     }
     throw e;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stop.dispose();
   }
 }

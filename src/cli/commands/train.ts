@@ -212,6 +212,7 @@ export async function run(argv: string[]): Promise<number> {
     await writeFile(configFile, JSON.stringify(config, null, 2) + '\n');
   }
 
+  // SIGTERM too: `docker stop`, a pod eviction and npm forwarding its own signal all send it
   const controller = new AbortController();
   const onSigint = (): void => {
     if (controller.signal.aborted) process.exit(130);
@@ -219,6 +220,7 @@ export async function run(argv: string[]): Promise<number> {
     controller.abort();
   };
   process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
 
   process.stderr.write(`${flags.model} on ${flags.dataset} (${flags.budget} budget), ${steps} steps, seed ${flags.seed} → ${out}\n`);
   const dataset = await loadDataset(dataSpec);
@@ -246,6 +248,7 @@ export async function run(argv: string[]): Promise<number> {
     return result.status === 'aborted' ? 130 : 0;
   } finally {
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
     model.dispose();
   }
 }

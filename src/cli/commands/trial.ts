@@ -10,6 +10,7 @@ import { SweepSpecError } from '../../sweep/define.js';
 import { expandRefine, expandSweep, type Trial } from '../../sweep/expand.js';
 import { loadSweepFile } from '../../sweep/load.js';
 import { TRIAL_EXIT } from '../../sweep/scheduler.js';
+import { createStopControl } from '../stop.js';
 
 const USAGE = `usage: ganstudy trial <sweeps/file.ts> [--index i] [options]
 
@@ -80,33 +81,15 @@ export async function run(argv: string[]): Promise<number> {
     return TRIAL_EXIT.usage;
   }
 
-  // stop cleanly on the first signal (the trainer checkpoints); a parent and a terminal may both send one
-  const controller = new AbortController();
-  let firstSignalAt = 0;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    const now = Date.now();
-    if (firstSignalAt === 0) {
-      firstSignalAt = now;
-      process.stderr.write(`[trial ${index}] ${sig}: checkpointing and stopping\n`);
-      controller.abort();
-    } else if (now - firstSignalAt > 2_000) {
-      process.exit(TRIAL_EXIT.interrupted);
-    }
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  // a sweep parent that was killed outright cannot forward a signal: notice and stop
+  // stop cleanly on the first signal or when the sweep that started us dies (the trainer checkpoints); bounded in time
+  let training = false;
   const parentPid = Number(process.env.GANSTUDY_PARENT_PID ?? '');
-  const parentAlive = (): boolean => {
-    try {
-      process.kill(parentPid, 0); // signal 0: existence check only
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  const watch = parentPid > 0 ? setInterval(() => !parentAlive() && controller.abort(), 2_000) : undefined;
-  watch?.unref();
+  const stop = createStopControl({
+    label: `[trial ${index}]`,
+    action: 'checkpointing and stopping',
+    parentPid: parentPid > 0 ? parentPid : undefined,
+    busy: () => training,
+  });
 
   try {
     const { spec, label } = await loadSweepFile(positionals[0]);
@@ -115,6 +98,7 @@ export async function run(argv: string[]): Promise<number> {
     const { createTracker } = await import('../../tracking/index.js');
     const { runTrial } = await import('../../sweep/run-trial.js');
     const { createProgressLine } = await import('../progress.js');
+    const showProgress = createProgressLine(process.stderr);
     const tracker = createTracker();
     try {
       const experimentId = await tracker.getOrCreateExperiment(spec.name);
@@ -145,19 +129,22 @@ export async function run(argv: string[]): Promise<number> {
         tracker,
         experimentId,
         runsDir: values['runs-dir'] ?? process.env.GANSTUDY_RUNS_DIR ?? 'runs',
-        signal: controller.signal,
+        signal: stop.signal,
         threads,
         retryDiverged: values['retry-diverged'] ?? false,
-        onEvent: createProgressLine(process.stderr),
+        onEvent: (event) => {
+          showProgress(event);
+          if (event.type === 'start') training = true;
+          // the checkpoint written after the stop request: what is left is recording the run as KILLED
+          if (event.type === 'checkpoint' && stop.signal.aborted) {
+            training = false;
+            stop.settled();
+          }
+        },
         log: (line) => process.stderr.write(`${line}\n`),
         onPhase: (phase) => {
           // during evaluation a JS handler could not run until it ends: let the default action stop the process
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
-          if (phase === 'train' && !controller.signal.aborted) {
-            process.on('SIGINT', onSignal);
-            process.on('SIGTERM', onSignal);
-          }
+          stop.handleSignals(phase === 'train' && !stop.signal.aborted);
         },
       });
       const summary: Record<string, unknown> = { index, trialId: trial.trialId, runId: outcome.runId, status: outcome.status };
@@ -187,8 +174,6 @@ export async function run(argv: string[]): Promise<number> {
     }
     throw e;
   } finally {
-    if (watch) clearInterval(watch);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stop.dispose();
   }
 }

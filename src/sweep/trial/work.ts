@@ -64,6 +64,7 @@ export function trainSegment(work: TrialWork, target: number, onEvent: (e: Train
     logEvery: trial.logEvery,
     onEvent,
     signal: work.signal,
+    warn: (line: string) => work.log(`[trial ${trial.index}] ${line}`),
   });
 }
 
