@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { SCORE_DIRECTIONS } from '../metrics/protocol.js';
 import { choice, defineSweep, logUniform, parseSweepSpec, uniform, type SweepSpec } from '../src/sweep/define.js';
 import { expandRefine, expandSweep, rankSettings, type Trial } from '../src/sweep/expand.js';
-import { trialParams } from '../src/sweep/params.js';
+import { runParams as trialParams } from '../src/tracking/run-record.js';
 import { threadsPerTrial } from '../src/sweep/threads.js';
 import { canonicalJson, trialId } from '../src/sweep/trial-id.js';
 import type { Run } from '../src/tracking/types.js';

@@ -6,7 +6,7 @@ export { choice, defineSweep, logUniform, parseSweepSpec, SweepSpecError, SweepS
 export type { HyperparameterSpace, RefineSpec, SweepOverrides, SweepSpec } from './define.js';
 export { expandRefine, expandSweep, rankSettings, type Trial, type TrialConfig, type TrialPhase } from './expand.js';
 export { loadSweepFile } from './load.js';
-export { trialParams } from './params.js';
+export { runParams as trialParams } from '../tracking/run-record.js';
 export { canonicalJson, trialId } from './trial-id.js';
 export { findTrialRun, RESUMED_FROM_TAG, runTrial, type RunTrialOptions, type TrialOutcome } from './run-trial.js';
 export { runSweep, threadsPerTrial, TRIAL_EXIT, type RunSweepOptions, type SweepResult } from './scheduler.js';

@@ -22,9 +22,9 @@ import type { GanModel } from '../models/types.js';
 import { latestCheckpoint, sampleSeed, train } from '../train/index.js';
 import type { TrainEvent, TrainResult } from '../train/types.js';
 import { gitCommit } from '../tracking/git.js';
+import { describeRun, runParams } from '../tracking/run-record.js';
 import { TAGS, type MetricPoint, type Run, type RunInfo, type Tracker } from '../tracking/types.js';
 import type { Trial } from './expand.js';
-import { trialParams } from './params.js';
 import { defaultCacheDir } from './prepare.js';
 
 export const RESUMED_FROM_TAG = 'ganstudy.resumed_from_step';
@@ -174,7 +174,7 @@ export async function runTrial(trial: Trial, opts: RunTrialOptions): Promise<Tri
   await writeFile(configPath, JSON.stringify(trial, null, 2) + '\n');
 
   let info: RunInfo;
-  const params = trialParams(trial);
+  const params = runParams(trial);
   if (existing) {
     info = existing.info;
     log(`[trial ${trial.index}] reusing run ${info.runId} (was ${existing.info.status})`);
@@ -199,6 +199,7 @@ export async function runTrial(trial: Trial, opts: RunTrialOptions): Promise<Tri
     await track(() => tracker.logParams(info.runId, params));
   }
   const runId = info.runId;
+  await track(() => describeRun(tracker, runId, trial));
   if (opts.threads !== undefined) await track(() => tracker.setTags(runId, { 'ganstudy.threads': String(opts.threads) }));
   await track(() => tracker.logArtifact(runId, configPath, ''));
 
