@@ -16,6 +16,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface MlflowServer {
   /** http://127.0.0.1:<port> */
@@ -37,18 +38,31 @@ export interface StartServerOptions {
   artifactsDestination?: string;
   /** the server's working directory (default: this process's) */
   cwd?: string;
+  /**
+   * 'ui': `mlflow ui --host 127.0.0.1 --port <port>` and nothing else, as a user would start it in a folder to look
+   * at its runs (store options are then ignored); default 'server', with the flags above
+   */
+  command?: 'server' | 'ui';
   /** default: a free loopback port */
   port?: number;
   /** how long to wait for /health (default 120 s: the first start migrates a new database) */
   startTimeoutMs?: number;
 }
 
-/** The mlflow executable: GANSTUDY_MLFLOW, else the project's .venv (scripts/setup.sh installs it), else PATH. */
+/** the checkout ganstudy runs from (src/tracking/ is two levels down), where scripts/setup.sh puts .venv */
+const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/**
+ * The mlflow executable: GANSTUDY_MLFLOW, else a .venv in the working directory, else the project's .venv
+ * (scripts/setup.sh installs it; a sweep may run from any folder), else PATH.
+ */
 export function mlflowBinary(): string {
   const fromEnv = process.env.GANSTUDY_MLFLOW;
   if (fromEnv) return fromEnv;
-  const venv = path.resolve('.venv/bin/mlflow');
-  if (existsSync(venv)) return venv;
+  for (const root of [process.cwd(), PROJECT_ROOT]) {
+    const venv = path.join(root, '.venv/bin/mlflow');
+    if (existsSync(venv)) return venv;
+  }
   return 'mlflow';
 }
 
@@ -118,15 +132,10 @@ export async function startMlflowServer(opts: StartServerOptions): Promise<Mlflo
   const onExit = (): void => killGroup(proc?.pid, 'SIGTERM');
   const launch = async (): Promise<void> => {
     output = '';
-    const args = [
-      'server',
-      '--host', '127.0.0.1',
-      '--port', String(port),
-      '--workers', '1',
-      ...store,
-      '--default-artifact-root', 'mlflow-artifacts:/',
-      ...artifacts,
-    ];
+    const where = ['--host', '127.0.0.1', '--port', String(port)];
+    const args = opts.command === 'ui'
+      ? ['ui', ...where]
+      : ['server', ...where, '--workers', '1', ...store, '--default-artifact-root', 'mlflow-artifacts:/', ...artifacts];
     proc = spawn(mlflowBinary(), args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,

@@ -196,7 +196,7 @@ export function datasetInputs(trial: Trial, counts: Partial<Record<DatasetContex
     const digest = createHash('sha256').update(JSON.stringify({ data: trial.data, dataset: trial.dataset, split: context }));
     const n = counts[context];
     return {
-      name: `${trial.dataset}/${context}`,
+      name: trial.dataset,
       digest: digest.digest('hex').slice(0, 8),
       ...datasetSource(trial),
       schema,
