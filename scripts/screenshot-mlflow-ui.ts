@@ -15,6 +15,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { startMlflowServer } from '../src/tracking/mlflow-server.js';
+import { ML_WORKFLOW } from '../src/tracking/run-record.js';
 
 const Experiments = z.object({ experiments: z.array(z.object({ experiment_id: z.string(), name: z.string() })).default([]) });
 const Runs = z.object({
@@ -69,13 +70,17 @@ async function main(): Promise<void> {
   try {
     const pick = await pickRun(ui.uri, values.experiment);
     process.stdout.write(`mlflow ui in ${folder} at ${ui.uri}: experiment ${pick.name} (${pick.experimentId}), run ${pick.runName}\n`);
+    // MLflow 3.17's UI picks its GenAI or model-training pages from the sidebar switch (kept in the browser's
+    // localStorage, GenAI on a fresh profile) or the `workflowType` query parameter; a fresh headless profile is
+    // what a first visit looks like, so both are taken
+    const ml = `?workflowType=${ML_WORKFLOW}`;
     const experiment = `${ui.uri}/#/experiments/${pick.experimentId}`;
     const run = `${experiment}/runs/${pick.runId}`;
-    screenshot(experiment, path.join(out, 'experiment.png'));
-    screenshot(`${experiment}?workflowType=machine_learning`, path.join(out, 'experiment-machine-learning.png'));
-    screenshot(run, path.join(out, 'run.png'));
-    screenshot(`${run}/model-metrics`, path.join(out, 'run-metrics.png'));
-    screenshot(`${run}/artifacts`, path.join(out, 'run-artifacts.png'));
+    screenshot(experiment, path.join(out, 'experiment-first-visit.png'));
+    screenshot(`${experiment}${ml}`, path.join(out, 'experiment.png'));
+    screenshot(`${run}${ml}`, path.join(out, 'run.png'));
+    screenshot(`${run}/model-metrics${ml}`, path.join(out, 'run-metrics.png'));
+    screenshot(`${run}/artifacts/samples.png${ml}`, path.join(out, 'run-artifacts.png'));
   } finally {
     await ui.stop();
   }

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
-import { openSweepExperiment, openTracker, redactUri, STORE_ENV, type OpenedTracker } from '../tracking/index.js';
+import { openSweepExperiment, openTracker, redactUri, STORE_ENV, whereToLook, type OpenedTracker } from '../tracking/index.js';
 import { TAGS, type Run, type Tracker } from '../tracking/types.js';
 import { expandRefine, expandSweep, type Trial, type TrialPhase } from './expand.js';
 import { loadSweepFile } from './load.js';
@@ -152,6 +152,7 @@ export async function runSweep(file: string, opts: RunSweepOptions = {}): Promis
       `sweep ${spec.name}: ${count('finished')} finished, ${count('skipped')} already finished, ` +
         `${count('failed')} failed, ${count('diverged')} diverged${interrupted ? ', interrupted (run the same command again to resume)' : ''}`,
     );
+    say(whereToLook(tracker, experimentId));
     result.exitCode = interrupted ? TRIAL_EXIT.interrupted : failed > 0 ? 1 : 0;
     return result;
   } finally {

@@ -8,6 +8,7 @@ export {
   openTracker,
   resolveTrackingUri,
   fileStoreRefusal,
+  whereToLook,
   DEFAULT_TRACKING_URI,
   STORE_ENV,
   type OpenedTracker,

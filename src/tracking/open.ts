@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { MlflowRestTracker, type RestTrackerOptions } from './mlflow-rest.js';
+import { experimentUiPath } from './run-record.js';
 import { redactUri, startMlflowServer, type MlflowServer } from './mlflow-server.js';
 
 export const DEFAULT_TRACKING_URI = 'sqlite:///mlflow.db';
@@ -101,4 +102,15 @@ export async function openTracker(uri?: string, options: OpenTrackerOptions = {}
   }
   const server = await startMlflowServer({ backendStoreUri: target.uri, artifactsDestination: target.artifactsDestination });
   return new LocalServerTracker(server, target.uri, rest);
+}
+
+/** One line telling a researcher where to look at an experiment in MLflow's UI. */
+export function whereToLook(tracker: { uri: string; storeUri?: string }, experimentId: string): string {
+  const page = experimentUiPath(experimentId);
+  if (tracker.storeUri === undefined || tracker.storeUri === tracker.uri) return `MLflow UI: ${tracker.uri}${page}`;
+  const sqlite = /^sqlite:\/\/\/(.+)$/.exec(tracker.storeUri)?.[1];
+  if (sqlite && path.basename(sqlite) === 'mlflow.db') {
+    return `MLflow UI: run \`mlflow ui\` in ${path.dirname(sqlite)}, then open http://127.0.0.1:5000${page}`;
+  }
+  return `MLflow UI: run \`mlflow ui --backend-store-uri ${redactUri(tracker.storeUri)}\`, then open http://127.0.0.1:5000${page}`;
 }

@@ -42,6 +42,17 @@ export const TAGS = {
  */
 export const ExperimentKindSchema = z.enum(['custom_model_development', 'genai_development']);
 export const EXPERIMENT_TAGS = { kind: 'mlflow.experimentKind', note: 'mlflow.note.content' } as const;
+/**
+ * MLflow 3.17.2's UI ignores that tag in practice: a feature flag that is always on makes it take the kind from the
+ * sidebar's GenAI / Model training switch (browser localStorage, GenAI on a first visit) or from the URL's
+ * `workflowType` parameter. Links ganstudy prints carry it, so they open on the runs.
+ */
+export const ML_WORKFLOW = 'machine_learning';
+
+/** the path of an experiment's runs page in MLflow's UI, in model-training mode */
+export function experimentUiPath(experimentId: string): string {
+  return `/#/experiments/${experimentId}?workflowType=${ML_WORKFLOW}`;
+}
 
 /** the score names logged under val/, test/, best_ and as <metric>_real (design.md) */
 export const ScoreNameSchema = z.enum(['inception_score', 'inception_score_std', 'ms_ssim', 'critic_w', 'fid', 'kid']);
