@@ -6,7 +6,7 @@
  * trials FINISHED, 97–181 s of training and 38–52 s of evaluation per trial; tracker calls took 0.07–0.14% of
  * trial time (./mlruns file store).
  *
- *   npm run sweep -- sweeps/quickstart.ts            # runs into ./mlruns
+ *   npm run sweep -- sweeps/quickstart.ts            # runs into ./mlflow.db, artifacts in ./mlartifacts
  *   npm run sweep -- sweeps/quickstart.ts --dry-run  # lists the 8 trials and their status
  */
 import { defineSweep } from '../src/sweep/define.js';

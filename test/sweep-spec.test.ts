@@ -104,7 +104,7 @@ describe('sweep schema', () => {
     const scratch = await mkdtemp(path.join(os.tmpdir(), 'ganstudy-trial-index-'));
     try {
       const err = await exec(tsx, ['src/cli/main.ts', 'trial', 'test/fixtures/sweeps/tiny.ts'], {
-        env: { ...process.env, JOB_COMPLETION_INDEX: '5', MLFLOW_TRACKING_URI: path.join(scratch, 'mlruns'), TINY_NAME: 'index-check' },
+        env: { ...process.env, JOB_COMPLETION_INDEX: '5', MLFLOW_TRACKING_URI: `sqlite:///${path.join(scratch, 'mlflow.db')}`, TINY_NAME: 'index-check' },
       }).then(
         () => null,
         (e: { code: number; stderr: string }) => e,
