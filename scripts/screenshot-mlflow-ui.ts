@@ -4,7 +4,9 @@
  * one run over REST, and has headless Chromium (Debian: `apt-get install -y chromium`) save PNGs of the experiment
  * page, the run page, and the run's artifacts tab.
  *
- *   npx tsx scripts/screenshot-mlflow-ui.ts [folder (default .)] [--experiment <name>] [--out <dir> (default results/ui)]
+ *   npx tsx scripts/screenshot-mlflow-ui.ts [folder] [--experiment <name>] [--out <dir>]
+ *
+ * folder: default the working directory; --out: default results/ui.
  *
  * CHROMIUM (default: chromium on PATH) and GANSTUDY_MLFLOW override the binaries.
  */
@@ -17,9 +19,12 @@ import { z } from 'zod';
 import { startMlflowServer } from '../src/tracking/mlflow-server.js';
 import { ML_WORKFLOW } from '../src/tracking/run-record.js';
 
-const Experiments = z.object({ experiments: z.array(z.object({ experiment_id: z.string(), name: z.string() })).default([]) });
+const Experiment = z.object({ experiment_id: z.string(), name: z.string() });
+const Experiments = z.object({ experiments: z.array(Experiment).default([]) });
 const Runs = z.object({
-  runs: z.array(z.object({ info: z.object({ run_id: z.string(), run_name: z.string().default(''), status: z.string() }) })).default([]),
+  runs: z
+    .array(z.object({ info: z.object({ run_id: z.string(), run_name: z.string().default(''), status: z.string() }) }))
+    .default([]),
 });
 
 async function post<T>(uri: string, endpoint: string, body: object, schema: z.ZodType<T>): Promise<T> {
@@ -33,7 +38,14 @@ async function post<T>(uri: string, endpoint: string, body: object, schema: z.Zo
 }
 
 /** the named experiment, else the first one holding runs */
-async function pickRun(uri: string, name?: string): Promise<{ experimentId: string; name: string; runId: string; runName: string }> {
+interface Picked {
+  experimentId: string;
+  name: string;
+  runId: string;
+  runName: string;
+}
+
+async function pickRun(uri: string, name?: string): Promise<Picked> {
   const { experiments } = await post(uri, 'experiments/search', { max_results: 1000 }, Experiments);
   for (const e of experiments.filter((x) => name === undefined || x.name === name)) {
     const { runs } = await post(uri, 'runs/search', { experiment_ids: [e.experiment_id], max_results: 50 }, Runs);
@@ -47,11 +59,14 @@ function screenshot(url: string, file: string): void {
   const profile = mkdtempSync(path.join(os.tmpdir(), 'ganstudy-chromium-'));
   try {
     const r = spawnSync(process.env.CHROMIUM ?? 'chromium', [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking',
       '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, `--screenshot=${file}`,
       '--window-size=1600,1000', '--virtual-time-budget=15000', url,
     ], { encoding: 'utf8', timeout: 120_000 });
-    if (r.status !== 0) throw new Error(`chromium exited ${r.status ?? r.signal}: ${r.error?.message ?? ''}${r.stderr.slice(-2000)}`);
+    if (r.status !== 0) {
+      throw new Error(`chromium exited ${r.status ?? r.signal}: ${r.error?.message ?? ''}${r.stderr.slice(-2000)}`);
+    }
     process.stdout.write(`${file} (${statSync(file).size} bytes) ← ${url}\n`);
   } finally {
     rmSync(profile, { recursive: true, force: true });
@@ -69,7 +84,8 @@ async function main(): Promise<void> {
   const ui = await startMlflowServer({ command: 'ui', cwd: folder });
   try {
     const pick = await pickRun(ui.uri, values.experiment);
-    process.stdout.write(`mlflow ui in ${folder} at ${ui.uri}: experiment ${pick.name} (${pick.experimentId}), run ${pick.runName}\n`);
+    const what = `experiment ${pick.name} (${pick.experimentId}), run ${pick.runName}`;
+    process.stdout.write(`mlflow ui in ${folder} at ${ui.uri}: ${what}\n`);
     // MLflow 3.17's UI picks its GenAI or model-training pages from the sidebar switch (kept in the browser's
     // localStorage, GenAI on a fresh profile) or the `workflowType` query parameter; a fresh headless profile is
     // what a first visit looks like, so both are taken

@@ -15,7 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expandSweep, type Trial } from '../src/sweep/expand.js';
 import { loadSweepFile } from '../src/sweep/load.js';
 import {
-  describeRun, EXPERIMENT_TAGS, gitCommit, METRIC_KEYS, openSweepExperiment, openTracker, runCreationTags, runDescription, runParams, TAGS,
+  describeRun, EXPERIMENT_TAGS, gitCommit, METRIC_KEYS, openSweepExperiment, openTracker, runCreationTags,
+  runDescription, runParams, TAGS,
 } from '../src/tracking/index.js';
 import type { MetricPoint } from '../src/tracking/types.js';
 import { startMlflowServer, type MlflowServer } from '../src/tracking/mlflow-server.js';
@@ -26,7 +27,11 @@ const folder = mkdtempSync(path.join(os.tmpdir(), 'ganstudy-ui-'));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
 // a real 1×1 PNG, a config and a checkpoint file
-const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000' + '1f15c4890000000d49444154789c6360f8cf000000030101005b1ae5a00000000049454e44ae426082', 'hex');
+const PNG = Buffer.from(
+  '89504e470d0a1a0a0000000d4948445200000001000000010806000000' +
+    '1f15c4890000000d49444154789c6360f8cf000000030101005b1ae5a00000000049454e44ae426082',
+  'hex',
+);
 const T0 = 1_700_000_000_000;
 const loss = (s: number): number => 1 / (1 + s);
 
@@ -67,7 +72,8 @@ print(json.dumps({
   "checkpoint": sorted(a.path for a in c.list_artifacts(r.info.run_id, "checkpoint")),
   "samples_b64": base64.b64encode(open(png, "rb").read()).decode(), "inputs": inputs}))
 `;
-  const { stdout } = await exec(PY, ['-c', script], { maxBuffer: 64 << 20, env: { ...process.env, MLFLOW_TRACKING_URI: uri } });
+  const env = { ...process.env, MLFLOW_TRACKING_URI: uri };
+  const { stdout } = await exec(PY, ['-c', script], { maxBuffer: 64 << 20, env });
   return JSON.parse(stdout.trim().split('\n').pop() as string) as Seen;
 }
 
@@ -143,7 +149,9 @@ describe('a sweep run as MLflow shows it (mlflow ui with no arguments in the fol
   it('holds every param as run-record.ts flattens it', () => {
     const want = Object.fromEntries(Object.entries(runParams(trial)).map(([k, v]) => [k, String(v)]));
     expect(seen.params).toEqual(want);
-    expect(seen.params).toMatchObject({ model: 'dcgan', dataset: 'synthetic', batch_size: '16', inception_samples: '100' });
+    expect(seen.params).toMatchObject({
+      model: 'dcgan', dataset: 'synthetic', batch_size: '16', inception_samples: '100',
+    });
   });
 
   it('holds the tags: identity, source, commit, description in words', () => {
@@ -159,7 +167,9 @@ describe('a sweep run as MLflow shows it (mlflow ui with no arguments in the fol
     expect(seen.tags[TAGS.gitCommit]).toBe(gitCommit());
     expect(seen.tags[TAGS.gitCommit]).toMatch(/^[0-9a-f]{40}$/);
     expect(seen.tags[TAGS.sourceName]).toContain(trial.sweep);
-    expect(seen.tags[TAGS.note]).toMatch(/^dcgan on synthetic \(28×28×3\).*\n.*Setting:.*\n.*\nBudget: quick, 12 training steps/s);
+    expect(seen.tags[TAGS.note]).toMatch(
+      /^dcgan on synthetic \(28×28×3\).*\n.*Setting:.*\n.*\nBudget: quick, 12 training steps/s,
+    );
   });
 
   it('holds every metric family with its steps and values', () => {

@@ -126,7 +126,8 @@ export async function startMlflowServer(opts: StartServerOptions): Promise<Mlflo
   const uri = `http://127.0.0.1:${port}`;
   if (opts.artifactsDestination !== undefined) mkdirSync(opts.artifactsDestination, { recursive: true });
   const store = opts.backendStoreUri === undefined ? [] : ['--backend-store-uri', opts.backendStoreUri];
-  const artifacts = opts.artifactsDestination === undefined ? [] : ['--artifacts-destination', opts.artifactsDestination];
+  const artifacts =
+    opts.artifactsDestination === undefined ? [] : ['--artifacts-destination', opts.artifactsDestination];
   let proc: ChildProcess | undefined;
   let output = '';
   const onExit = (): void => killGroup(proc?.pid, 'SIGTERM');
@@ -146,8 +147,9 @@ export async function startMlflowServer(opts: StartServerOptions): Promise<Mlflo
     const keep = (d: Buffer): void => void (output = (output + d.toString()).slice(-20_000));
     proc.stdout?.on('data', keep);
     proc.stderr?.on('data', keep);
+    const hint = 'run scripts/setup.sh or set GANSTUDY_MLFLOW';
     const spawnError = new Promise<never>((_, reject) =>
-      proc?.once('error', (e) => reject(new Error(`cannot start ${mlflowBinary()}: ${e.message}; run scripts/setup.sh or set GANSTUDY_MLFLOW`))),
+      proc?.once('error', (e) => reject(new Error(`cannot start ${mlflowBinary()}: ${e.message}; ${hint}`))),
     );
     process.on('exit', onExit);
     if (proc.pid !== undefined) spawnWatchdog(proc.pid);

