@@ -121,10 +121,12 @@ fi
 # ---------------------------------------------------------------- MLflow
 MLFLOW_WANTED=$(sed -n 's/^mlflow==//p' requirements.txt)
 MLFLOW_HAVE=$(.venv/bin/python -c "import importlib.metadata as m; print(m.version('mlflow'))" 2>/dev/null || true)
-if [ "$MLFLOW_HAVE" = "$MLFLOW_WANTED" ]; then
-  log "MLflow: $MLFLOW_HAVE in .venv"
+# psycopg lets the MLflow server use a PostgreSQL backend store (deploy/, MLFLOW_TRACKING_URI=postgresql://…)
+PSYCOPG_HAVE=$(.venv/bin/python -c "import psycopg; print('yes')" 2>/dev/null || true)
+if [ "$MLFLOW_HAVE" = "$MLFLOW_WANTED" ] && [ "$PSYCOPG_HAVE" = "yes" ]; then
+  log "MLflow: $MLFLOW_HAVE in .venv (with the PostgreSQL driver)"
 else
-  log "MLflow: installing mlflow==$MLFLOW_WANTED into .venv"
+  log "MLflow: installing mlflow==$MLFLOW_WANTED and psycopg into .venv"
   [ -x .venv/bin/python ] || python3 -m venv .venv
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 fi

@@ -4,7 +4,7 @@
  * Sized to finish within 15 minutes on a 2-core CPU machine (two trials at once, one thread each); bench/README.md
  * ("The quick budget") has a measured run.
  *
- *   npm run sweep -- sweeps/quickstart.ts            # runs into ./mlruns
+ *   npm run sweep -- sweeps/quickstart.ts            # runs into ./mlflow.db, artifacts in ./mlartifacts
  *   npm run sweep -- sweeps/quickstart.ts --dry-run  # lists the 8 trials and their status
  */
 import { defineSweep } from '../src/sweep/define.js';

@@ -23,7 +23,7 @@ import { createModel, defaultHyperparameters } from '../src/models/index.js';
 import type { GanModel, Losses } from '../src/models/types.js';
 import { latestCheckpoint, train, TRAINER_STATE_FILE } from '../src/train/index.js';
 import type { TrainOptions } from '../src/train/types.js';
-import { createTracker } from '../src/tracking/index.js';
+import { MlflowRestTracker } from '../src/tracking/index.js';
 import type { Run, Tracker } from '../src/tracking/types.js';
 
 const TINY = 'test/fixtures/sweeps/tiny.ts';
@@ -240,7 +240,7 @@ describe('signals and dead parents (real processes, real MLflow server)', () => 
   const STEPS = 60;
   let tracker: Tracker;
   beforeAll(() => {
-    tracker = createTracker(uri);
+    tracker = new MlflowRestTracker(uri);
   });
   afterAll(async () => {
     await tracker.close();

@@ -1,5 +1,5 @@
 /**
- * The report end to end, against the REAL tracker on both backends (the test MLflow server and a file store in a
+ * The report end to end, against the REAL tracker on both backends (the test MLflow server and a sqlite store in a
  * temp dir): a store with known runs (2 datasets × 4 models × 12 runs, FAILED runs with the best values that must
  * be ignored, a tie at the top-10 boundary, a group with fewer than 10 finished runs, samples.png artifacts,
  * train/ curves), then checks against independent calculations in this file: the top-10 sets, the tags read back
@@ -12,7 +12,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { generateReport, type ReportSummary } from '../src/report/index.js';
-import { createTracker } from '../src/tracking/index.js';
+import { openTracker } from '../src/tracking/index.js';
 import type { Run, Tracker } from '../src/tracking/types.js';
 import { createRng } from '../src/util/rng.js';
 
@@ -89,8 +89,8 @@ async function buildStore(tracker: Tracker, samplePng: string): Promise<Fixture[
       seed: n,
       steps: 200,
       batch_size: 64,
-      'eval.inception_samples': 1000,
-      'eval.critic_steps': 150,
+      inception_samples: 1000, // as src/tracking/run-record.ts names protocol fields
+      critic_steps: 150,
       n_g: 1 + (n % 3 === 0 ? 1 : 0),
       n_d: 1,
     });
@@ -183,10 +183,10 @@ function expectClose(actual: number, expected: number, what: string): void {
 const backends: [string, () => Promise<{ uri: string; cleanup: () => Promise<void> }>][] = [
   ['MLflow server (REST)', async () => ({ uri: inject('mlflowUri'), cleanup: async () => {} })],
   [
-    'file store',
+    'sqlite store (a local MLflow server)',
     async () => {
       const dir = await mkdtemp(path.join(os.tmpdir(), 'ganstudy-report-store-'));
-      return { uri: path.join(dir, 'mlruns'), cleanup: () => rm(dir, { recursive: true, force: true }) };
+      return { uri: `sqlite:///${path.join(dir, 'mlflow.db')}`, cleanup: () => rm(dir, { recursive: true, force: true }) };
     },
   ],
 ];
@@ -204,7 +204,7 @@ describe.each(backends)('report over the %s', (_label, makeStore) => {
     work = await mkdtemp(path.join(os.tmpdir(), 'ganstudy-report-'));
     const samplePng = path.join(work, 'samples.png');
     await sharp({ create: { width: 56, height: 84, channels: 3, background: SAMPLE_RGB } }).png().toFile(samplePng);
-    tracker = createTracker(store.uri);
+    tracker = await openTracker(store.uri);
     const t0 = Date.now();
     fixtures = await buildStore(tracker, samplePng);
     const t1 = Date.now();
@@ -356,11 +356,11 @@ describe.each(backends)('report over the %s', (_label, makeStore) => {
 });
 
 describe('ganstudy plots (CLI)', () => {
-  it('finds the sweeps in a file store by itself and writes results/<sweep>/', async () => {
+  it('finds the sweeps in a sqlite store by itself and writes results/<sweep>/', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'ganstudy-plots-cli-'));
     try {
-      const store = path.join(dir, 'mlruns');
-      const tracker = createTracker(store);
+      const store = `sqlite:///${path.join(dir, 'mlflow.db')}`;
+      const tracker = await openTracker(store);
       const exp = await tracker.getOrCreateExperiment('cli-sweep');
       for (let i = 0; i < 3; i++) {
         const r = await tracker.createRun(exp, { runName: `dcgan/colormnist/seed=${i}`, tags: { 'ganstudy.sweep': 'cli-sweep', 'ganstudy.model': 'dcgan', 'ganstudy.dataset': 'colormnist' } });
@@ -384,8 +384,8 @@ describe('ganstudy plots (CLI)', () => {
       const bad = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'plots', '--k', 'zero'], { encoding: 'utf8', timeout: 60_000 });
       expect(bad.status).toBe(2);
       expect(bad.stderr).toMatch(/--k/);
-      const missing = path.join(dir, 'no-such-store');
-      const none = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'plots', '--tracking-uri', missing], { encoding: 'utf8', timeout: 60_000 });
+      const missing = path.join(dir, 'no-such-store.db');
+      const none = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'plots', '--tracking-uri', `sqlite:///${missing}`], { encoding: 'utf8', timeout: 60_000 });
       expect(none.status).toBe(1);
       expect(none.stderr).toMatch(/does not exist/);
       expect(existsSync(missing)).toBe(false); // a typo must not create an empty store

@@ -9,7 +9,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createTracker } from '../src/tracking/index.js';
+import { openTracker } from '../src/tracking/index.js';
 import type { Run, Tracker } from '../src/tracking/types.js';
 import { startMlflowServer } from './setup/mlflow-server.js';
 
@@ -93,7 +93,7 @@ describe('sweep end to end (real MLflow server)', () => {
     // the FID classifier is trained once before the parallel trials, which then find it in the cache
     expect(r.stdout + r.stderr).toMatch(/\[prepare\] synthetic-class-cnn@[0-9a-f]+: ready for 3 trial/);
     expect(r.stderr).toMatch(/loaded from/);
-    const tracker = createTracker(uri);
+    const tracker = await openTracker(uri);
     try {
       const runs = await runsOf(tracker, name);
       expect(runs).toHaveLength(3);
@@ -168,7 +168,7 @@ describe('sweep end to end (real MLflow server)', () => {
       }
       return out;
     };
-    const tracker = createTracker(uri);
+    const tracker = await openTracker(uri);
     try {
       // 1. SIGINT to the sweep process only: it forwards to the running trial, which checkpoints and ends KILLED
       const first = startCli(['sweep', TINY], e);
@@ -215,15 +215,19 @@ describe('sweep end to end (real MLflow server)', () => {
   });
 });
 
-describe('sweep on the file store (./mlruns layout)', () => {
+describe('sweep on a sqlite store (a local MLflow server for the sweep, shared by its trials)', () => {
   it('runs phase 2 (refine): the best setting again with new seeds, ranked by the logged score', async () => {
-    const store = path.join(scratch, 'mlruns');
+    const store = `sqlite:///${path.join(scratch, 'mlflow.db')}`;
     const refName = `refine-${process.pid}`;
     const e = cliEnv({ MLFLOW_TRACKING_URI: store, TINY_NAME: refName, TINY_LRS: '1e-4,5e-4', TINY_STEPS: '4', TINY_CKPT: '4', TINY_REFINE: '1' });
     const r = await runCli(['sweep', TINY], e);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/refine: top 1 setting\(s\) per model and dataset by eval\/ms_ssim, 2 new seed\(s\) each → 2 trials/);
-    const tracker = createTracker(store);
+    // the sweep's own server is gone once the sweep has ended
+    const local = /local MLflow server (http:\/\/127\.0\.0\.1:\d+)/.exec(r.stdout)?.[1];
+    expect(local, r.stdout).toBeDefined();
+    await expect(fetch(`${local}/health`)).rejects.toThrow();
+    const tracker = await openTracker(store);
     try {
       const runs = await runsOf(tracker, refName);
       expect(runs).toHaveLength(4);
@@ -250,7 +254,7 @@ describe('tracking server outage mid-trial', () => {
   it('loses nothing when the MLflow server is killed and restarted', async () => {
     const server = await startMlflowServer();
     const outName = `outage-${process.pid}`;
-    const tracker = createTracker(server.uri);
+    const tracker = await openTracker(server.uri);
     try {
       const e = cliEnv({ MLFLOW_TRACKING_URI: server.uri, TINY_NAME: outName, TINY_STEPS: '30', TINY_CKPT: '10', TINY_METRICS: 'ms_ssim' });
       const trial = startCli(['trial', TINY, '--index', '0'], e);

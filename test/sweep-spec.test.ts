@@ -7,14 +7,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { SCORE_DIRECTIONS } from '../metrics/protocol.js';
 import { choice, defineSweep, logUniform, parseSweepSpec, uniform, type SweepSpec } from '../src/sweep/define.js';
 import { expandRefine, expandSweep, rankSettings, TrialPhaseSchema, type Trial } from '../src/sweep/expand.js';
-import { trialParams } from '../src/sweep/params.js';
+import { runParams as trialParams } from '../src/tracking/run-record.js';
 import { threadsPerTrial } from '../src/sweep/threads.js';
 import { TimedTracker } from '../src/sweep/timed-tracker.js';
-import { createTracker } from '../src/tracking/index.js';
+import { MlflowRestTracker } from '../src/tracking/index.js';
 import { canonicalJson, trialId } from '../src/sweep/trial-id.js';
 import type { Run } from '../src/tracking/types.js';
 
@@ -123,7 +123,7 @@ describe('sweep schema', () => {
     const scratch = await mkdtemp(path.join(os.tmpdir(), 'ganstudy-trial-index-'));
     try {
       const err = await exec(tsx, ['src/cli/main.ts', 'trial', 'test/fixtures/sweeps/tiny.ts'], {
-        env: { ...process.env, JOB_COMPLETION_INDEX: '5', MLFLOW_TRACKING_URI: path.join(scratch, 'mlruns'), TINY_NAME: 'index-check' },
+        env: { ...process.env, JOB_COMPLETION_INDEX: '5', MLFLOW_TRACKING_URI: `sqlite:///${path.join(scratch, 'mlflow.db')}`, TINY_NAME: 'index-check' },
       }).then(
         () => null,
         (e: { code: number; stderr: string }) => e,
@@ -368,7 +368,7 @@ describe('refine', () => {
 describe('TimedTracker', () => {
   it('forwards every call to the tracker it wraps and adds up the time per method', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'ganstudy-timed-'));
-    const inner = createTracker(path.join(dir, 'mlruns'));
+    const inner = new MlflowRestTracker(inject('mlflowUri'));
     const timed = new TimedTracker(inner);
     try {
       const exp = await timed.getOrCreateExperiment('timed');

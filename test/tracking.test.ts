@@ -1,9 +1,11 @@
 /**
- * One conformance suite for the Tracker contract, run against both backends: the MLflow REST client
- * (against the real server of test/setup/global.ts) and the file store (in a temp folder). What ganstudy
- * wrote is then read back by MLflow itself — the server's REST API queried with plain fetch, and the
- * installed `mlflow` Python client over the file store — and compared point by point. Then the outage
- * drill: a server killed mid-run and restarted, and a process that dies with writes still journaled.
+ * One conformance suite for the Tracker contract, run against every store ganstudy supports: the real server of
+ * test/setup/global.ts (sqlite), a PostgreSQL-backed server (CI provides the database: GANSTUDY_TEST_POSTGRES_URI),
+ * and a sqlite URI for which openTracker starts the local server itself. What ganstudy wrote is then read back by
+ * MLflow itself — the server's REST API queried with plain fetch, and the installed `mlflow` Python client on the
+ * sqlite file — and compared point by point. Then the local server's lifetime (stopped on close, gone when its
+ * process is SIGKILLed), the tracking-URI rule, and the outage drill: a server killed mid-run and restarted, and a
+ * process that dies with writes still journaled.
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,9 +13,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { createTracker, FileStoreTracker, MlflowRestTracker, parseFilter } from '../src/tracking/index.js';
+import { fileStoreRefusal, MlflowRestTracker, openTracker, resolveTrackingUri } from '../src/tracking/index.js';
 import type { MetricPoint, Tracker } from '../src/tracking/types.js';
-import { startMlflowServer } from './setup/mlflow-server.js';
+import { POSTGRES_ENV, startMlflowServer, testPostgresUri } from './setup/mlflow-server.js';
 
 const exec = promisify(execFile);
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'ganstudy-tracking-test-'));
@@ -170,9 +172,9 @@ function conformance(name: string, make: () => Tracker, readBack: ReadBackFn, op
 const serverUri = inject('mlflowUri');
 const restJournal = path.join(scratch, 'journal-rest');
 
-async function restReadBack(runId: string): Promise<ReadBack> {
+async function restReadBack(runId: string, server = serverUri): Promise<ReadBack> {
   const get = async (endpoint: string, q: Record<string, string>): Promise<any> => {
-    const res = await fetch(`${serverUri}/api/2.0/mlflow/${endpoint}?${new URLSearchParams(q)}`);
+    const res = await fetch(`${server}/api/2.0/mlflow/${endpoint}?${new URLSearchParams(q)}`);
     expect(res.ok).toBe(true);
     return res.json();
   };
@@ -195,60 +197,127 @@ conformance(
     trackers.push(t);
     return t;
   },
-  restReadBack,
+  (runId) => restReadBack(runId),
   { pageSizeTracker: () => new MlflowRestTracker(serverUri, { journalDir: restJournal, searchPageSize: 7 }) },
 );
 const trackers: MlflowRestTracker[] = [];
 
-// ---------- file store, read back by the installed mlflow Python client ----------
+// ---------- REST against a PostgreSQL-backed server (CI provides the database; .ci/run) ----------
 
-const storeDir = path.join(scratch, 'mlruns');
+const postgresUri = testPostgresUri();
+const pgServer = postgresUri ? await startMlflowServer({ backendStoreUri: postgresUri }) : undefined;
+afterAll(async () => pgServer?.stop());
+if (pgServer) {
+  const pgJournal = path.join(scratch, 'journal-pg');
+  conformance(
+    'rest-postgresql',
+    () => {
+      const t = new MlflowRestTracker(pgServer.uri, { journalDir: pgJournal });
+      trackers.push(t);
+      return t;
+    },
+    (runId) => restReadBack(runId, pgServer.uri),
+    { pageSizeTracker: () => new MlflowRestTracker(pgServer.uri, { journalDir: pgJournal, searchPageSize: 7 }) },
+  );
+} else {
+  describe.skip(`Tracker conformance: rest-postgresql (set ${POSTGRES_ENV}; CI does)`, () => {
+    it('runs against PostgreSQL', () => {});
+  });
+}
+
+// ---------- openTracker on a sqlite URI: ganstudy starts the server; read back by MLflow's Python client ----------
+
+const sqliteDir = path.join(scratch, 'sqlite-store');
+const sqliteUri = `sqlite:///${path.join(sqliteDir, 'mlflow.db')}`;
 const PY = path.resolve('.venv/bin/python');
+const opened = await openTracker(sqliteUri, { journalDir: path.join(scratch, 'journal-sqlite') });
+afterAll(async () => opened.server?.stop());
 
-async function fileReadBack(runId: string): Promise<ReadBack> {
+async function sqliteReadBack(runId: string): Promise<ReadBack> {
   const script = `
 import json, sys, math
 import mlflow
-c = mlflow.MlflowClient(tracking_uri=${JSON.stringify(`file:${storeDir}`)})
+c = mlflow.MlflowClient(tracking_uri=${JSON.stringify(sqliteUri)})
 r = c.get_run(${JSON.stringify(runId)})
 hist = {k: [{"step": m.step, "value": m.value if math.isfinite(m.value) else str(m.value), "timestamp": m.timestamp} for m in c.get_metric_history(r.info.run_id, k)] for k in r.data.metrics}
-# the experiment listing and search go through MLflow's own filter code too
+mlflow.set_tracking_uri(${JSON.stringify(sqliteUri)})
 runs = mlflow.search_runs(experiment_ids=[r.info.experiment_id], filter_string="tags.\`ganstudy.trial_id\` = 'abc123'", output_format="list")
 assert [x.info.run_id for x in runs] == [r.info.run_id], runs
 print(json.dumps({"params": r.data.params, "tags": r.data.tags, "status": r.info.status, "history": hist}))
 `;
-  const { stdout } = await exec(PY, ['-c', script], { env: { ...process.env, MLFLOW_ALLOW_FILE_STORE: 'true', MLFLOW_TRACKING_URI: `file:${storeDir}` }, maxBuffer: 64 << 20 });
+  const { stdout } = await exec(PY, ['-c', script], { maxBuffer: 64 << 20 });
   return JSON.parse(stdout.trim().split('\n').pop() as string) as ReadBack;
 }
 
-conformance('file-store', () => createTracker(storeDir), fileReadBack);
+let openedOnce = false;
+conformance(
+  'sqlite-local-server',
+  () => {
+    if (openedOnce) return new MlflowRestTracker(opened.uri, { journalDir: path.join(scratch, 'journal-sqlite') });
+    openedOnce = true;
+    return opened;
+  },
+  sqliteReadBack,
+);
 
-describe('tracking URI and filters', () => {
-  it('picks the backend from the URI as design.md says', () => {
-    expect(createTracker('http://127.0.0.1:5000/')).toBeInstanceOf(MlflowRestTracker);
-    expect(createTracker('http://127.0.0.1:5000/').uri).toBe('http://127.0.0.1:5000');
-    expect(createTracker('file:./x/mlruns')).toBeInstanceOf(FileStoreTracker);
-    expect(createTracker('file:///tmp/x').uri).toBe('file:///tmp/x');
-    expect(createTracker(path.join(scratch, 'a')).uri).toBe(`file://${path.join(scratch, 'a')}`);
+describe('the local server of a database URI', () => {
+  it('stops when its tracker closes (the conformance run above closed it)', async () => {
+    await opened.close().catch(() => {});
+    await expect(fetch(`${opened.uri}/health`)).rejects.toThrow();
+  });
+
+  it('dies with a process that is SIGKILLed (no hook runs: the watchdog ends it)', async () => {
+    const child = `
+      import { openTracker } from ${JSON.stringify(path.resolve('src/tracking/open.ts'))};
+      const t = await openTracker(${JSON.stringify(`sqlite:///${path.join(scratch, 'killed', 'mlflow.db')}`)});
+      console.log(t.uri);
+      setInterval(() => {}, 1000);`;
+    const file = path.join(scratch, 'killed.mts');
+    writeFileSync(file, child);
+    const p = spawn(process.execPath, ['--import', 'tsx', file], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const uri = await new Promise<string>((resolve, reject) => {
+      p.stdout.on('data', (d: Buffer) => resolve(d.toString().trim()));
+      p.on('exit', (code) => reject(new Error(`child exited ${code} before its server was up`)));
+    });
+    expect((await fetch(`${uri}/health`)).ok).toBe(true);
+    p.kill('SIGKILL');
+    const deadline = Date.now() + 20_000;
+    let alive = true;
+    while (alive && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+      alive = await fetch(`${uri}/health`, { signal: AbortSignal.timeout(1000) }).then(() => true, () => false);
+    }
+    expect(alive).toBe(false);
+  }, 120_000);
+});
+
+describe('tracking URI (design.md)', () => {
+  it('http(s) is a server; a database URI gets a local server; unset is sqlite:///mlflow.db with ./mlartifacts', () => {
+    expect(resolveTrackingUri('http://127.0.0.1:5000/')).toEqual({ kind: 'server', uri: 'http://127.0.0.1:5000' });
+    expect(resolveTrackingUri('sqlite:///x/m.db', '/w')).toEqual({
+      kind: 'database', uri: 'sqlite:////w/x/m.db', sqliteFile: '/w/x/m.db', artifactsDestination: '/w/x/mlartifacts',
+    });
+    expect(resolveTrackingUri('sqlite:////abs/m.db', '/w').uri).toBe('sqlite:////abs/m.db');
+    expect(resolveTrackingUri('postgresql://u:p@db:5432/mlflow', '/w')).toEqual({
+      kind: 'database', uri: 'postgresql://u:p@db:5432/mlflow', artifactsDestination: '/w/mlartifacts',
+    });
     const saved = process.env.MLFLOW_TRACKING_URI;
     delete process.env.MLFLOW_TRACKING_URI;
     try {
-      expect(createTracker().uri).toBe(`file://${path.resolve('mlruns')}`);
+      expect(resolveTrackingUri(undefined, '/w')).toEqual({
+        kind: 'database', uri: 'sqlite:////w/mlflow.db', sqliteFile: '/w/mlflow.db', artifactsDestination: '/w/mlartifacts',
+      });
     } finally {
       if (saved !== undefined) process.env.MLFLOW_TRACKING_URI = saved;
     }
-    expect(() => createTracker('s3://bucket/x')).toThrow(/http\(s\)/);
   });
 
-  it('fails clearly on filters outside the file store subset', () => {
-    expect(parseFilter("tags.a = 'x' and metrics.`eval/fid` <= 3.5")).toEqual([
-      { entity: 'tags', key: 'a', op: '=', value: 'x' },
-      { entity: 'metrics', key: 'eval/fid', op: '<=', value: 3.5 },
-    ]);
-    expect(() => parseFilter("tags.a = 'x' OR tags.b = 'y'")).toThrow(/OR is not supported/);
-    expect(() => parseFilter("tags.a LIKE 'x%'")).toThrow(/LIKE/);
-    expect(() => parseFilter("params.lr > 3")).toThrow(/params.lr supports only = and !=/);
-    expect(() => parseFilter("metrics.fid = 'a'")).toThrow(/number/);
+  it('refuses the file store in one line that says why and what to use', () => {
+    for (const uri of ['file:./mlruns', 'file:///tmp/x', './mlruns', '/tmp/mlruns']) {
+      expect(() => resolveTrackingUri(uri)).toThrow(/file store.*deprecat.*sqlite:\/\/\/mlflow\.db/);
+      expect(fileStoreRefusal(uri)).not.toMatch(/\n/);
+    }
+    expect(() => resolveTrackingUri('s3://bucket/x')).toThrow(/http\(s\).*sqlite/);
   });
 });
 

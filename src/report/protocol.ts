@@ -1,11 +1,9 @@
 /**
- * The evaluation protocol as the runs logged it: the report does not know how the sweep module flattens
- * EvalProtocol into params (`eval.inception_samples`, `inceptionSamples`, …), so it matches each protocol field
- * by its normalised name (lower case, letters and digits only) at the end of a param key, and lists every
- * distinct value with the number of runs that had it.
+ * The evaluation protocol as the runs logged it: each protocol field is read under the param name that
+ * src/tracking/run-record.ts gives it, and every distinct value is listed with the number of runs that had it.
  */
 import { EvalProtocolSchema } from '../../metrics/protocol.js';
-import { TAGS } from '../tracking/types.js';
+import { protocolParam, TAGS } from '../tracking/run-record.js';
 import type { ReportRun } from './types.js';
 
 export interface ProtocolRow {
@@ -13,8 +11,6 @@ export interface ProtocolRow {
   /** value → number of runs; empty when no run logged it */
   values: Map<string, number>;
 }
-
-const norm = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]/g, '');
 
 const TRAINING_PARAMS = ['steps', 'batch_size'] as const;
 
@@ -27,17 +23,10 @@ function collect(runs: readonly ReportRun[], pick: (r: ReportRun) => string | un
   return new Map([...values].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)));
 }
 
-function paramBySuffix(r: ReportRun, field: string): string | undefined {
-  const want = norm(field);
-  const exact = Object.keys(r.params).find((key) => norm(key) === want);
-  const key = exact ?? Object.keys(r.params).find((k) => norm(k).endsWith(want));
-  return key === undefined ? undefined : r.params[key];
-}
-
 export function protocolRows(runs: readonly ReportRun[]): ProtocolRow[] {
   const rows: ProtocolRow[] = [];
   for (const field of Object.keys(EvalProtocolSchema.shape)) {
-    rows.push({ setting: field, values: collect(runs, (r) => paramBySuffix(r, field)) });
+    rows.push({ setting: field, values: collect(runs, (r) => protocolParam(r.params, field)) });
   }
   rows.push({ setting: `classifier (tag ${TAGS.classifier})`, values: collect(runs, (r) => r.tags[TAGS.classifier]) });
   for (const p of TRAINING_PARAMS) rows.push({ setting: `training ${p}`, values: collect(runs, (r) => r.params[p]) });

@@ -2,7 +2,8 @@
  * Reading a sweep's runs back from the tracking store (every page, through the Tracker) and reducing them to
  * ReportRuns. Runs without the dataset/model tags (not ganstudy trials) and the report's own runs are ignored.
  */
-import { TAGS, type Run, type Tracker } from '../tracking/types.js';
+import { runIdentity, TAGS } from '../tracking/run-record.js';
+import type { Run, Tracker } from '../tracking/types.js';
 import { EVAL_PREFIX, REPORT_TAG, TRAIN_PREFIX, type ReportRun } from './types.js';
 
 export interface SweepRuns {
@@ -20,9 +21,9 @@ export function isReportRun(run: Run): boolean {
 
 export function toReportRun(run: Run): ReportRun | undefined {
   if (isReportRun(run)) return undefined;
-  const dataset = run.tags[TAGS.dataset] ?? run.params['dataset'];
-  const model = run.tags[TAGS.model] ?? run.params['model'];
-  if (!dataset || !model) return undefined;
+  const identity = runIdentity(run);
+  if (!identity) return undefined;
+  const { dataset, model } = identity;
   const scores: Record<string, number> = {};
   const trainKeys: string[] = [];
   for (const [key, value] of Object.entries(run.metrics)) {

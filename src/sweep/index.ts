@@ -14,7 +14,7 @@ export {
   type TrialPhase,
 } from './expand.js';
 export { loadSweepFile } from './load.js';
-export { trialParams } from './params.js';
+export { runParams as trialParams } from '../tracking/run-record.js';
 export { canonicalJson, trialId } from './trial-id.js';
 export {
   findTrialRun,

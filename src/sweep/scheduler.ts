@@ -20,7 +20,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
-import { createTracker } from '../tracking/index.js';
+import { openSweepExperiment, openTracker, redactUri, STORE_ENV, whereToLook, type OpenedTracker } from '../tracking/index.js';
 import { TAGS, type Run, type Tracker } from '../tracking/types.js';
 import { expandRefine, expandSweep, type Trial, type TrialPhase } from './expand.js';
 import { loadSweepFile } from './load.js';
@@ -39,7 +39,7 @@ export interface RunSweepOptions {
   dryRun?: boolean;
   /** checkpoint root (default ./runs) */
   runsDir?: string;
-  /** default: MLFLOW_TRACKING_URI, else ./mlruns */
+  /** default: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db (a local MLflow server runs for the sweep's duration) */
   trackingUri?: string;
   retryDiverged?: boolean;
   /** cores to split between trials (default: os.availableParallelism()) */
@@ -82,6 +82,11 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
   }
 }
 
+function describeStore(t: Tracker): string {
+  const store = (t as Partial<OpenedTracker>).storeUri;
+  return store === undefined || store === t.uri ? t.uri : `${redactUri(store)} (local MLflow server ${t.uri})`;
+}
+
 /** trialId → the status that decides what happens to it (FINISHED wins over any retry) */
 function statusByTrial(runs: Run[]): Map<string, { status: string; diverged: boolean }> {
   const out = new Map<string, { status: string; diverged: boolean }>();
@@ -104,7 +109,7 @@ export async function runSweep(file: string, opts: RunSweepOptions = {}): Promis
   const parallel = Math.max(1, opts.parallel ?? spec.parallel ?? 1);
   const phase1 = expandSweep(spec, { label });
   // a dry run only peeks at the store: give up on an unreachable server quickly instead of retrying for minutes
-  const tracker = createTracker(opts.trackingUri, opts.dryRun ? { requestMaxWaitMs: 8_000, requestTimeoutMs: 5_000 } : undefined);
+  const tracker = await openTracker(opts.trackingUri, opts.dryRun ? { requestMaxWaitMs: 8_000, requestTimeoutMs: 5_000 } : {});
   const result: SweepResult = { exitCode: 0, trials: [] };
   try {
     if (opts.dryRun) {
@@ -112,12 +117,12 @@ export async function runSweep(file: string, opts: RunSweepOptions = {}): Promis
       return result;
     }
     // created here, once, so parallel children never race to create the experiment
-    const experimentId = await tracker.getOrCreateExperiment(spec.name);
+    const experimentId = await openSweepExperiment(tracker, spec.name, `ganstudy sweep ${label}`);
     const cores = opts.cores ?? os.availableParallelism();
     const threads = threadsPerTrial(cores, parallel);
     say(
       `sweep ${spec.name} (${label}): ${phase1.length} trials, ${parallel} at once, ${threads} thread(s) each; ` +
-        `tracking ${tracker.uri} (experiment ${experimentId}); checkpoints under ${path.relative(process.cwd(), runsDir) || '.'}/${spec.name}/`,
+        `tracking ${describeStore(tracker)} (experiment ${experimentId}); checkpoints under ${path.relative(process.cwd(), runsDir) || '.'}/${spec.name}/`,
     );
     const ctx: PhaseContext = {
       absFile,
@@ -125,6 +130,7 @@ export async function runSweep(file: string, opts: RunSweepOptions = {}): Promis
       threads,
       parallel,
       trackingUri: tracker.uri,
+      storeUri: tracker.storeUri,
       retryDiverged: opts.retryDiverged ?? false,
       out,
       err,
@@ -162,6 +168,7 @@ export async function runSweep(file: string, opts: RunSweepOptions = {}): Promis
       `sweep ${spec.name}: ${count('finished')} finished, ${count('skipped')} already finished, ` +
         `${count('failed')} failed, ${count('diverged')} diverged${interrupted ? ', interrupted (run the same command again to resume)' : ''}`,
     );
+    say(whereToLook(tracker, experimentId));
     result.exitCode = interrupted ? TRIAL_EXIT.interrupted : failed > 0 ? 1 : 0;
     return result;
   } finally {
@@ -195,7 +202,7 @@ async function dryRun(
     const status = statuses === null ? '?' : s ? (s.diverged ? 'DIVERGED' : s.status) : 'NEW';
     return `${String(t.index).padStart(4)}  ${t.trialId}  ${status.padEnd(9)}  ${t.runName}`;
   };
-  say(`sweep ${name}: ${trials.length} trials; tracking ${tracker.uri}${note}`);
+  say(`sweep ${name}: ${trials.length} trials; tracking ${describeStore(tracker)}${note}`);
   say(`${'index'.padStart(4)}  ${'trial_id'.padEnd(16)}  ${'status'.padEnd(9)}  run name`);
   for (const t of trials) say(show(t));
   if (refine) {
@@ -220,7 +227,9 @@ interface PhaseContext {
   runsDir: string;
   threads: number;
   parallel: number;
+  /** the local server's http URI when the store is a database: the children share the sweep's server */
   trackingUri: string;
+  storeUri: string;
   retryDiverged: boolean;
   out: NodeJS.WritableStream;
   err: NodeJS.WritableStream;
@@ -277,6 +286,7 @@ async function runPhase(
             env: {
               ...process.env,
               MLFLOW_TRACKING_URI: ctx.trackingUri,
+      [STORE_ENV]: ctx.storeUri,
               TF_NUM_INTRAOP_THREADS: String(ctx.threads),
               TF_NUM_INTEROP_THREADS: '1',
               GANSTUDY_PARENT_PID: String(process.pid),
@@ -321,6 +331,7 @@ async function runChild(args: string[], prefix: string, threads: number, ctx: Ph
     env: {
       ...process.env,
       MLFLOW_TRACKING_URI: ctx.trackingUri,
+      [STORE_ENV]: ctx.storeUri,
       TF_NUM_INTRAOP_THREADS: String(threads),
       TF_NUM_INTEROP_THREADS: '1',
       GANSTUDY_PARENT_PID: String(process.pid),

@@ -4,7 +4,7 @@
  * slow tracking server shows up as tracker time, not as training time.
  */
 import { performance } from 'node:perf_hooks';
-import type { MetricPoint, Run, RunInfo, RunStatus, Tracker } from '../tracking/types.js';
+import type { DatasetInput, MetricPoint, Run, RunInfo, RunStatus, Tracker } from '../tracking/types.js';
 
 export type TrackerMethod = Exclude<keyof Tracker, 'uri'>;
 
@@ -96,6 +96,21 @@ export class TimedTracker implements Tracker {
   }
   setRunStatus(runId: string, status: RunStatus, endTime?: number): Promise<void> {
     return this.timed('setRunStatus', () => this.inner.setRunStatus(runId, status, endTime));
+  }
+  listExperiments(): ReturnType<Tracker['listExperiments']> {
+    return this.timed('listExperiments', () => this.inner.listExperiments());
+  }
+  setExperimentTag(experimentId: string, key: string, value: string): Promise<void> {
+    return this.timed('setExperimentTag', () => this.inner.setExperimentTag(experimentId, key, value));
+  }
+  getExperimentTags(experimentId: string): Promise<Record<string, string>> {
+    return this.timed('getExperimentTags', () => this.inner.getExperimentTags(experimentId));
+  }
+  logInputs(runId: string, datasets: DatasetInput[]): Promise<void> {
+    return this.timed('logInputs', () => this.inner.logInputs(runId, datasets));
+  }
+  resumeRun(runId: string): Promise<void> {
+    return this.timed('resumeRun', () => this.inner.resumeRun(runId));
   }
   flush(): Promise<void> {
     return this.timed('flush', () => this.inner.flush());

@@ -31,7 +31,7 @@ import { z } from 'zod';
 import { SeenSteps } from './dedup.js';
 import { fromWire, Journal, toWire, WireNumberSchema, type Entry, type QueuedOp } from './journal.js';
 import { checkKey, checkMetric, checkValue, LIMITS, paramString } from './keys.js';
-import type { MetricPoint, Run, RunInfo, RunStatus, Tracker } from './types.js';
+import type { DatasetInput, MetricPoint, Run, RunInfo, RunStatus, Tracker } from './types.js';
 
 // ---------- response schemas ----------
 
@@ -68,6 +68,7 @@ const Responses = {
     next_page_token: z.string().optional(),
   }),
   empty: z.object({}).passthrough(),
+  experimentTags: z.object({ experiment: z.object({ tags: z.array(KeyValue).default([]) }) }),
 };
 const ErrorBody = z.object({ error_code: z.string().optional(), message: z.string().optional() }).passthrough();
 
@@ -90,6 +91,8 @@ export class MlflowApiError extends Error {
 export interface RestTrackerOptions {
   /** folder for the write journal (default $GANSTUDY_JOURNAL_DIR or <tmp>/ganstudy-tracking-journal) */
   journalDir?: string;
+  /** which store the journal belongs to (default: the URI); a local server on a random port passes its database URI */
+  journalKey?: string;
   /** how long flush() waits for an unreachable server before it throws (default 30 min) */
   flushMaxWaitMs?: number;
   /** how long a blocking call (createRun, searchRuns, artifacts…) retries an unreachable server (default 5 min) */
@@ -163,7 +166,7 @@ type BatchOp = Extract<QueuedOp, { kind: 'metric' | 'param' | 'tag' }>;
 
 export class MlflowRestTracker implements Tracker {
   readonly uri: string;
-  private readonly opts: Required<Omit<RestTrackerOptions, 'onStatus' | 'journalDir'>> & Pick<RestTrackerOptions, 'onStatus'>;
+  private readonly opts: Required<Omit<RestTrackerOptions, 'onStatus' | 'journalDir' | 'journalKey'>> & Pick<RestTrackerOptions, 'onStatus'>;
   private readonly journal: Journal;
   private queue: Entry[] = [];
   private nextSeq = 1;
@@ -189,7 +192,7 @@ export class MlflowRestTracker implements Tracker {
       onStatus: options.onStatus,
     };
     const dir = options.journalDir ?? process.env.GANSTUDY_JOURNAL_DIR ?? path.join(os.tmpdir(), 'ganstudy-tracking-journal');
-    this.journal = new Journal(dir, this.uri);
+    this.journal = new Journal(dir, options.journalKey ?? this.uri);
     const orphans = this.journal.adoptOrphans();
     if (orphans.ops.length > 0) {
       for (const op of orphans.ops) if (op.kind === 'metric') this.verify.add(op.runId);
@@ -329,6 +332,17 @@ export class MlflowRestTracker implements Tracker {
     return out;
   }
 
+  async setExperimentTag(experimentId: string, key: string, value: string): Promise<void> {
+    checkKey('tag', key);
+    checkValue('tag', key, value);
+    await this.call('POST', 'experiments/set-experiment-tag', Responses.empty, { experiment_id: experimentId, key, value });
+  }
+
+  async getExperimentTags(experimentId: string): Promise<Record<string, string>> {
+    const r = await this.call('GET', 'experiments/get', Responses.experimentTags, { experiment_id: experimentId });
+    return Object.fromEntries(r.experiment.tags.map((t) => [t.key, t.value]));
+  }
+
   // ---------- runs ----------
 
   async createRun(experimentId: string, opts: { runName: string; tags?: Record<string, string>; startTime?: number }): Promise<RunInfo> {
@@ -401,6 +415,26 @@ export class MlflowRestTracker implements Tracker {
   async resumeRun(runId: string): Promise<void> {
     this.seen.seed(runId, await this.serverPoints(runId, true));
     this.verify.delete(runId);
+  }
+
+  /** blocking (not queued): a run logs its datasets once, where it is created or resumed */
+  async logInputs(runId: string, datasets: DatasetInput[]): Promise<void> {
+    if (datasets.length === 0) return;
+    const body = {
+      run_id: runId,
+      datasets: datasets.map((d) => ({
+        tags: Object.entries(d.tags).map(([key, value]) => ({ key, value })),
+        dataset: {
+          name: d.name,
+          digest: d.digest,
+          source_type: d.sourceType,
+          source: d.source,
+          ...(d.schema !== undefined ? { schema: d.schema } : {}),
+          ...(d.profile !== undefined ? { profile: d.profile } : {}),
+        },
+      })),
+    };
+    await this.call('POST', 'runs/log-inputs', Responses.empty, body);
   }
 
   // ---------- queued writes ----------

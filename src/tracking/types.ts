@@ -1,9 +1,26 @@
 /**
- * The tracking contract. Two implementations: MLflow over REST (http(s) URIs) and MLflow's own file
- * store layout (a path or file: URI; `./mlruns` by default), so `mlflow ui` reads either.
- * Names of tags, params and metrics are fixed by shared/design.md ("What one run holds in MLflow").
+ * The tracking contract, implemented by MLflow over REST (mlflow-rest.ts) against the user's server or a local
+ * one that open.ts starts for a database URI. The names of a run's params, metrics and tags live in run-record.ts
+ * (shared/design.md, "What one run holds in MLflow").
  */
-export type RunStatus = 'RUNNING' | 'SCHEDULED' | 'FINISHED' | 'FAILED' | 'KILLED';
+import { z } from 'zod';
+
+export const RunStatusSchema = z.enum(['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED']);
+export type RunStatus = z.infer<typeof RunStatusSchema>;
+
+/** an MLflow dataset (REST `runs/log-inputs`); schema and profile are JSON strings as MLflow stores them */
+export interface DatasetInput {
+  name: string;
+  digest: string;
+  /** MLflow's dataset source types: 'local', 'code', 'http', … */
+  sourceType: string;
+  /** JSON of the source (`{"uri": …}` for 'local') */
+  source: string;
+  schema?: string;
+  profile?: string;
+  /** input tags; `mlflow.data.context` says the split's role (training, validation, test) */
+  tags: Record<string, string>;
+}
 
 export interface MetricPoint {
   key: string;
@@ -52,20 +69,18 @@ export interface Tracker {
   listArtifacts(runId: string, path?: string): Promise<{ path: string; isDir: boolean; size?: number }[]>;
   downloadArtifact(runId: string, artifactPath: string, localPath: string): Promise<void>;
   setRunStatus(runId: string, status: RunStatus, endTime?: number): Promise<void>;
+  /** experiments that are not deleted */
+  listExperiments(): Promise<{ experimentId: string; name: string }[]>;
+  setExperimentTag(experimentId: string, key: string, value: string): Promise<void>;
+  getExperimentTags(experimentId: string): Promise<Record<string, string>>;
+  /** the datasets a run trained and was scored on (MLflow de-duplicates by name and digest) */
+  logInputs(runId: string, datasets: DatasetInput[]): Promise<void>;
+  /** read the run's logged (key, step) pairs now, so a resumed run never logs a step twice */
+  resumeRun(runId: string): Promise<void>;
   /** push everything buffered; resolves once the store holds it (retries with backoff meanwhile) */
   flush(): Promise<void>;
   close(): Promise<void>;
 }
 
-export const TAGS = {
-  sweep: 'ganstudy.sweep',
-  trialId: 'ganstudy.trial_id',
-  model: 'ganstudy.model',
-  dataset: 'ganstudy.dataset',
-  gitCommit: 'mlflow.source.git.commit',
-  runName: 'mlflow.runName',
-  error: 'ganstudy.error',
-  divergedAtStep: 'ganstudy.diverged_at_step',
-  classifier: 'ganstudy.classifier',
-  top10Prefix: 'ganstudy.top10.',
-} as const;
+/** declared in run-record.ts, the one module that names what a run holds; re-exported for existing imports */
+export { TAGS } from './run-record.js';

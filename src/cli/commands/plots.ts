@@ -3,18 +3,17 @@
  * results/<sweep>/ (figures, README.md) from the tracking store alone. Without --sweep, every experiment that
  * holds ganstudy runs (tag ganstudy.sweep) is reported.
  */
-import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { discoverSweeps, generateReport } from '../../report/index.js';
-import { createTracker, fileStoreRoot } from '../../tracking/index.js';
+import { openTracker, type OpenedTracker } from '../../tracking/index.js';
 
 const USAGE = `usage: ganstudy plots [--sweep <name> ...] [--out <dir>] [--k <n>] [--tracking-uri <uri>]
 
   --sweep         sweep (= MLflow experiment) to report; repeatable. Default: every experiment with ganstudy runs
   --out           results root; each sweep is written to <out>/<sweep>/ (default: results)
   --k             size of the top sets per (dataset, model, metric) (default: 10)
-  --tracking-uri  tracking store (default: MLFLOW_TRACKING_URI, else ./mlruns)
+  --tracking-uri  tracking store (default: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)
 `;
 
 const ArgsSchema = z.object({
@@ -55,13 +54,14 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const t0 = Date.now();
-  const uri = args['tracking-uri'] ?? process.env.MLFLOW_TRACKING_URI ?? './mlruns';
-  // opening a file store creates it: a report must not leave an empty ./mlruns behind a typo
-  if (!/^https?:\/\//.test(uri) && !existsSync(fileStoreRoot(uri))) {
-    process.stderr.write(`ganstudy plots: tracking store ${fileStoreRoot(uri)} does not exist; run a sweep first or set MLFLOW_TRACKING_URI / --tracking-uri\n`);
+  let tracker: OpenedTracker;
+  try {
+    // opening a sqlite store creates it: a report must not leave an empty database behind a typo
+    tracker = await openTracker(args['tracking-uri'], { mustExist: true });
+  } catch (err) {
+    process.stderr.write(`ganstudy plots: ${(err as Error).message}\n`);
     return 1;
   }
-  const tracker = createTracker(uri);
   try {
     let sweeps = args.sweep;
     if (sweeps.length === 0) {

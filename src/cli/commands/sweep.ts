@@ -9,7 +9,7 @@ import { createStopControl, SETTLE_MS, stopGraceMs } from '../stop.js';
 const USAGE = `usage: ganstudy sweep <sweeps/file.ts> [options]
 
 Trains and evaluates every trial of the sweep, each in a child process, and logs it to MLflow
-(MLFLOW_TRACKING_URI, default ./mlruns). Running it again skips finished trials and resumes the others
+(MLFLOW_TRACKING_URI, default sqlite:///mlflow.db). Running it again skips finished trials and resumes the others
 from their last checkpoint.
 
 options:

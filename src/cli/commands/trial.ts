@@ -14,7 +14,7 @@ import { createStopControl } from '../stop.js';
 
 const USAGE = `usage: ganstudy trial <sweeps/file.ts> [--index i] [options]
 
-Runs exactly one trial of the sweep and logs it to MLflow (MLFLOW_TRACKING_URI, default ./mlruns).
+Runs exactly one trial of the sweep and logs it to MLflow (MLFLOW_TRACKING_URI, default sqlite:///mlflow.db).
 
 options:
   --index i           the trial (as \`ganstudy sweep <file> --dry-run\` numbers them); default: JOB_COMPLETION_INDEX
@@ -95,13 +95,13 @@ export async function run(argv: string[]): Promise<number> {
     const { spec, label } = await loadSweepFile(positionals[0]);
     const phase1 = expandSweep(spec, { label });
     // heavy modules (TensorFlow, the tracker) load only once the arguments and the sweep file are known to be good
-    const { createTracker } = await import('../../tracking/index.js');
+    const { openSweepExperiment, openTracker } = await import('../../tracking/index.js');
     const { runTrial } = await import('../../sweep/run-trial.js');
     const { createProgressLine } = await import('../progress.js');
     const showProgress = createProgressLine(process.stderr);
-    const tracker = createTracker();
+    const tracker = await openTracker();
     try {
-      const experimentId = await tracker.getOrCreateExperiment(spec.name);
+      const experimentId = await openSweepExperiment(tracker, spec.name, `ganstudy sweep ${label}`);
       let trials: Trial[] = phase1;
       if (phase === 'refine') {
         if (!spec.refine) {

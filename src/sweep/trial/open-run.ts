@@ -8,10 +8,9 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { gitCommit } from '../../tracking/git.js';
 import { TAGS, type Run, type Tracker } from '../../tracking/types.js';
 import type { Trial } from '../expand.js';
-import { trialParams } from '../params.js';
+import { runCreationTags, writeRunRecord } from '../../tracking/run-record.js';
 import type { TrialOutcome } from './types.js';
 
 export const PHASE_TAG = 'ganstudy.phase';
@@ -95,25 +94,13 @@ async function reuseRun(trial: Trial, existing: Run, opts: OpenRunOptions): Prom
   for (const key of [TAGS.error, TAGS.divergedAtStep]) {
     if (existing.tags[key] !== undefined) await tracker.deleteTag(runId, key);
   }
-  // params cannot change once logged: add only what a crash before logging left out
-  const params = trialParams(trial);
-  const missing = Object.fromEntries(Object.entries(params).filter(([k]) => existing.params[k] === undefined));
-  if (Object.keys(missing).length > 0) await tracker.logParams(runId, missing);
+  await writeRunRecord(tracker, runId, trial, existing);
   return runId;
 }
 
 async function createRun(trial: Trial, opts: OpenRunOptions): Promise<string> {
-  const commit = gitCommit();
-  const tags: Record<string, string> = {
-    [TAGS.sweep]: trial.sweep,
-    [TAGS.trialId]: trial.trialId,
-    [TAGS.model]: trial.model,
-    [TAGS.dataset]: trial.dataset,
-    [PHASE_TAG]: trial.phase,
-    ...(commit ? { [TAGS.gitCommit]: commit } : {}),
-  };
-  const info = await opts.tracker.createRun(opts.experimentId, { runName: trial.runName, tags });
-  await opts.tracker.logParams(info.runId, trialParams(trial));
+  const info = await opts.tracker.createRun(opts.experimentId, { runName: trial.runName, tags: runCreationTags(trial) });
+  await writeRunRecord(opts.tracker, info.runId, trial);
   return info.runId;
 }
 
