@@ -12,9 +12,38 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { Trial } from '../sweep/expand.js';
 import { gitCommit } from './git.js';
 import type { DatasetInput, Run, Tracker } from './types.js';
+
+/**
+ * What the record needs of a trial. The sweep's `Trial` satisfies it structurally; tracking does not import the
+ * sweep (data flows from sweep to tracking, never back).
+ */
+export interface RecordedTrial {
+  sweep: string;
+  index: number;
+  phase: string;
+  trialId: string;
+  settingId: string;
+  model: string;
+  dataset: string;
+  budget: string;
+  seed: number;
+  steps: number;
+  trainFor: { unit: string; amount: number };
+  metrics: readonly string[];
+  checkpointEvery: number;
+  logEvery: number;
+  evalEvery: number | null;
+  hp: { lrG: number; lrD: number; beta1: number; beta2: number; batchSize: number };
+  arch: { resolution: number; channels: number; zDim: number };
+  eval: object;
+  varied: Record<string, number | string>;
+  /** the dataset spec without location fields */
+  data: Record<string, unknown>;
+  /** the full dataset spec, locations included */
+  datasetSpec: object;
+}
 
 export const TAGS = {
   sweep: 'ganstudy.sweep',
@@ -92,7 +121,7 @@ type ParamValue = string | number | boolean;
  * plus the dataset spec as `data_<field>` (its `name` is `dataset`). Two fields that flatten to one key are an
  * error: a param silently dropped would make two different trials look alike in the report.
  */
-export function runParams(trial: Trial): Record<string, ParamValue> {
+export function runParams(trial: RecordedTrial): Record<string, ParamValue> {
   const params: Record<string, ParamValue> = {};
   const origin = new Map<string, string>();
   const put = (key: string, value: ParamValue, from: string): void => {
@@ -148,7 +177,7 @@ export function runIdentity(run: Run): { model: string; dataset: string } | unde
 // ---------- tags ----------
 
 /** The tags a trial's run is created with. */
-export function runCreationTags(trial: Trial, commit: string | undefined = gitCommit()): Record<string, string> {
+export function runCreationTags(trial: RecordedTrial, commit: string | undefined = gitCommit()): Record<string, string> {
   return {
     [TAGS.sweep]: trial.sweep,
     [TAGS.trialId]: trial.trialId,
@@ -160,7 +189,7 @@ export function runCreationTags(trial: Trial, commit: string | undefined = gitCo
 }
 
 /** What MLflow's UI shows about a run's origin and purpose: source, commit, description. */
-export function runSystemTags(trial: Trial, commit: string | undefined = gitCommit()): Record<string, string> {
+export function runSystemTags(trial: RecordedTrial, commit: string | undefined = gitCommit()): Record<string, string> {
   return {
     [TAGS.sourceName]: `ganstudy trial (sweep ${trial.sweep}, ${trial.phase} #${trial.index})`,
     [TAGS.sourceType]: 'LOCAL',
@@ -170,7 +199,7 @@ export function runSystemTags(trial: Trial, commit: string | undefined = gitComm
 }
 
 /** The run's description in words: model, dataset, setting, budget. */
-export function runDescription(trial: Trial): string {
+export function runDescription(trial: RecordedTrial): string {
   const varied = Object.entries(trial.varied).map(([k, v]) => `${k} = ${v}`);
   const hp = trial.hp;
   return [
@@ -186,7 +215,7 @@ export function runDescription(trial: Trial): string {
 
 // ---------- dataset inputs ----------
 
-function datasetSource(trial: Trial): { sourceType: string; source: string } {
+function datasetSource(trial: RecordedTrial): { sourceType: string; source: string } {
   const spec = trial.datasetSpec as Record<string, unknown>;
   const dir = spec['dir'] ?? spec['mnistDir'];
   if (typeof dir === 'string') return { sourceType: 'local', source: JSON.stringify({ uri: dir }) };
@@ -200,7 +229,7 @@ function datasetSource(trial: Trial): { sourceType: string; source: string } {
  * select on), test (what `test/` scores are). The digest hashes the dataset spec (locations excluded) and the split,
  * so every split is its own dataset (MLflow de-duplicates inputs by name and digest).
  */
-export function datasetInputs(trial: Trial, counts: Partial<Record<DatasetContext, number>> = {}): DatasetInput[] {
+export function datasetInputs(trial: RecordedTrial, counts: Partial<Record<DatasetContext, number>> = {}): DatasetInput[] {
   const { resolution, channels } = trial.arch;
   const schema = JSON.stringify({
     mlflow_tensorspec: {
@@ -227,7 +256,7 @@ export function datasetInputs(trial: Trial, counts: Partial<Record<DatasetContex
 // ---------- writing ----------
 
 /** What MLflow's UI shows about a run besides params and results: source, commit, description, datasets. */
-export async function describeRun(tracker: Tracker, runId: string, trial: Trial): Promise<void> {
+export async function describeRun(tracker: Tracker, runId: string, trial: RecordedTrial): Promise<void> {
   await tracker.setTags(runId, runSystemTags(trial));
   await tracker.logInputs(runId, datasetInputs(trial));
 }
@@ -236,7 +265,7 @@ export async function describeRun(tracker: Tracker, runId: string, trial: Trial)
  * Everything a trial's run holds besides its results: params (only those the run lacks: MLflow refuses to change
  * a logged param) and `describeRun`. Idempotent: a resumed run calls it again.
  */
-export async function writeRunRecord(tracker: Tracker, runId: string, trial: Trial, existing?: Run): Promise<void> {
+export async function writeRunRecord(tracker: Tracker, runId: string, trial: RecordedTrial, existing?: Run): Promise<void> {
   const params = runParams(trial);
   const missing = Object.fromEntries(Object.entries(params).filter(([k]) => existing?.params[k] === undefined));
   if (Object.keys(missing).length > 0) await tracker.logParams(runId, missing);
