@@ -8,7 +8,7 @@
  * The copy is assembled in a temporary sibling and renamed into place, like the trainer's checkpoints, and takes
  * every file of the checkpoint folder (checksums included where the trainer writes them).
  */
-import { cp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import type { Evaluation } from './types.js';
@@ -16,6 +16,7 @@ import type { Evaluation } from './types.js';
 const VAL_SCORES_FILE = 'val-scores.json';
 const SELECTED_DIR = 'selected';
 const SELECTED_FILE = 'selected.json';
+const TMP_PREFIX = '.tmp-selected-';
 
 const EvaluationsSchema = z.array(z.object({ step: z.number().int().nonnegative(), scores: z.record(z.string(), z.number()) }));
 const SelectedSchema = z.object({ step: z.number().int().nonnegative(), metric: z.string() });
@@ -75,8 +76,11 @@ export async function saveSelected(
   checkpointDir: string,
 ): Promise<SelectedCheckpoint> {
   const finalDir = path.join(trialDir, SELECTED_DIR);
-  const tmp = path.join(trialDir, `.tmp-selected-${process.pid}-${Date.now()}`);
-  await rm(tmp, { recursive: true, force: true });
+  // leftovers of a process that died while copying
+  for (const name of await readdir(trialDir)) {
+    if (name.startsWith(TMP_PREFIX)) await rm(path.join(trialDir, name), { recursive: true, force: true });
+  }
+  const tmp = path.join(trialDir, `${TMP_PREFIX}${process.pid}-${Date.now()}`);
   await mkdir(tmp, { recursive: true });
   try {
     await cp(checkpointDir, path.join(tmp, 'checkpoint'), { recursive: true });
