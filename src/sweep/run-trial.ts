@@ -129,19 +129,19 @@ async function recordOutcome(s: TrialSession, trained: TrainedTrial): Promise<Tr
   };
 }
 
-async function interrupted({ trial, recorder, tracker, clock, log }: TrialSession, result: TrainResult | undefined) {
-  const timing = () => clock.timing(tracker.totalMs);
+/** Ends the run KILLED: the next run resumes from the last checkpoint and the evaluations kept in the trial's folder. */
+async function interrupted(s: TrialSession, result: TrainResult | undefined): Promise<TrialOutcome> {
+  const timing = () => s.clock.timing(s.tracker.totalMs);
   const at = result?.step ?? '?';
-  log(`[trial ${trial.index}] interrupted at step ${at}; the next run resumes from the last checkpoint`);
-  await recorder.finish('KILLED', {}, timing);
-  const outcome: TrialOutcome = {
+  s.log(`[trial ${s.trial.index}] interrupted at step ${at}; the next run resumes from the last checkpoint`);
+  await s.recorder.finish('KILLED', {}, timing);
+  return {
     status: 'interrupted',
-    runId: recorder.runId,
+    runId: s.recorder.runId,
     step: result?.step,
     resumedFrom: result?.resumedFrom ?? null,
     timing: timing(),
   };
-  return outcome;
 }
 
 function logTimes({ trial, tracker, clock, log }: TrialSession): void {
