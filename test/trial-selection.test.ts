@@ -218,6 +218,47 @@ describe('a trial selects on validation and scores the selection once on test (r
     }
   });
 
+  it('the selection survives an interruption: resumed, the trial still tests the checkpoint chosen before', async () => {
+    const other = `${name}-resumed`;
+    const trial = tinyTrial(other);
+    const tracker = createTracker(uri);
+    try {
+      const experimentId = await tracker.getOrCreateExperiment(other);
+      // stop once step 8 is scored: the trial checkpoints and ends KILLED before training on
+      const stop = new AbortController();
+      let evaluations = 0;
+      const first = await runTrial(trial, {
+        ...options(tracker, experimentId),
+        signal: stop.signal,
+        onPhase: (phase) => {
+          if (phase === 'train' && ++evaluations === 2) stop.abort();
+        },
+      });
+      expect(first.status, lines.join('\n')).toBe('interrupted');
+      const dir = path.join(runsDir(), other, trial.trialId);
+      const kept = JSON.parse(await readFile(path.join(dir, 'selected', 'selected.json'), 'utf8')) as { step: number };
+      expect(kept.step).toBe(8);
+      expect(await tracker.getMetricHistory(first.runId, 'test/critic_w')).toEqual([]);
+
+      const second = await runTrial(trial, options(tracker, experimentId));
+      expect(second.status, lines.join('\n')).toBe('finished');
+      expect(second.runId).toBe(first.runId);
+      const run = await tracker.getRun(second.runId);
+      // each step scored once on validation across the two processes; the step-8 checkpoint is gone from
+      // checkpoints/ but was kept, and it is the one scored on test
+      expect(byStep(await tracker.getMetricHistory(run.info.runId, 'val/critic_w')).map(([st]) => st)).toEqual([4, 8, 12]);
+      expect(run.metrics.best_critic_w_step).toBe(8);
+      expect(run.tags['ganstudy.selected_step']).toBe('8');
+      expect(existsSync(path.join(dir, 'checkpoints', 'step-8'))).toBe(false);
+      const test = await tracker.getMetricHistory(run.info.runId, 'test/critic_w');
+      expect(test.map((p) => p.step)).toEqual([8]);
+      const rescored = await rescore(trial, path.join(dir, 'selected', 'checkpoint'), 'test', evaluationSeeds(trial.seed).test);
+      expect(test[0].value).toBeCloseTo(rescored.scores.critic_w, 6);
+    } finally {
+      await tracker.close();
+    }
+  });
+
   it('a trial resumed after its test scores were logged scores nothing again', async () => {
     const trial = tinyTrial(name);
     const tracker = createTracker(uri);
