@@ -6,8 +6,9 @@
  */
 import { z } from 'zod';
 
-export const METRIC_NAMES = ['inception_score', 'ms_ssim', 'critic_w', 'fid', 'modes_covered'] as const;
-export type MetricName = (typeof METRIC_NAMES)[number];
+export const MetricNameSchema = z.enum(['inception_score', 'ms_ssim', 'critic_w', 'fid', 'modes_covered']);
+export const METRIC_NAMES = MetricNameSchema.options;
+export type MetricName = z.infer<typeof MetricNameSchema>;
 
 export const EvalProtocolSchema = z.object({
   /** generated images scored by the Inception-style score (paper practice: 50,000) */

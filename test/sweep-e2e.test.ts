@@ -105,10 +105,11 @@ describe('sweep end to end (real MLflow server)', () => {
         expect(run.tags).toMatchObject({ 'ganstudy.sweep': name, 'ganstudy.model': 'dcgan', 'ganstudy.dataset': 'synthetic' });
         expect(run.tags['mlflow.source.git.commit']).toMatch(/^[0-9a-f]{40}$/);
         expect(run.tags['ganstudy.classifier']).toMatch(/^synthetic-class-cnn@/);
-        expect(Number.isFinite(run.metrics['eval/fid'])).toBe(true);
+        expect(Number.isFinite(run.metrics['val/fid'])).toBe(true);
+        expect(Number.isFinite(run.metrics['test/fid'])).toBe(true);
         expect(run.params).toMatchObject({ model: 'dcgan', dataset: 'synthetic', seed: '1', steps: '12', batch_size: '16', z_dim: '16', width_multiplier: '0.25' });
         for (const key of ['lr_d', 'beta1', 'beta2', 'n_g', 'n_d', 'critic_steps', 'resolution']) expect(run.params).toHaveProperty(key);
-        expect(Number.isFinite(run.metrics['eval/ms_ssim'])).toBe(true);
+        expect(Number.isFinite(run.metrics['val/ms_ssim'])).toBe(true);
         const trainKeys = Object.keys(run.metrics).filter((k) => k.startsWith('train/'));
         expect(trainKeys.length).toBeGreaterThan(0);
         expect(await steps(tracker, run.info.runId, trainKeys[0])).toEqual(range(2, 12, 2));
@@ -118,10 +119,19 @@ describe('sweep end to end (real MLflow server)', () => {
           const history = await tracker.getMetricHistory(run.info.runId, key);
           expect(history.map((p) => [p.step, p.value]).sort((a, b) => a[0] - b[0]), key).toEqual(range(2, 12, 2).map((st) => [st, st * perStep]));
         }
-        // scored half-way (evalEvery 6) and at the end; best_* because the UI shows only the last value
-        const history = await tracker.getMetricHistory(run.info.runId, 'eval/ms_ssim');
+        // scored on validation half-way (evalEvery 6) and at the end; best_* because the UI shows only the last
+        // value, MS-SSIM's closest to the real data's (its validation reference is the same at both steps)
+        const history = await tracker.getMetricHistory(run.info.runId, 'val/ms_ssim');
         expect(history.map((p) => p.step).sort((a, b) => a - b)).toEqual([6, 12]);
-        expect(run.metrics.best_ms_ssim).toBe(Math.min(...history.map((p) => p.value)));
+        const real = run.metrics['val/ms_ssim_real'];
+        const closest = history.reduce((a, b) => (Math.abs(b.value - real) < Math.abs(a.value - real) ? b : a));
+        expect(run.metrics.best_ms_ssim).toBe(closest.value);
+        // selected on val/fid (the first of its metrics in the selection order), scored once on test at that step
+        const fid = await tracker.getMetricHistory(run.info.runId, 'val/fid');
+        const bestFid = fid.reduce((a, b) => (b.value < a.value || (b.value === a.value && b.step < a.step) ? b : a));
+        expect(run.metrics.best_fid_step).toBe(bestFid.step);
+        expect(run.tags).toMatchObject({ 'ganstudy.selected_step': String(bestFid.step), 'ganstudy.selection_metric': 'fid' });
+        for (const key of ['test/fid', 'test/fid_real', 'test/ms_ssim']) expect(await steps(tracker, run.info.runId, key), key).toEqual([bestFid.step]);
         const artifacts = (await tracker.listArtifacts(run.info.runId)).map((a) => a.path);
         expect(artifacts).toEqual(expect.arrayContaining(['samples.png', 'config.json', 'checkpoint']));
         expect((await tracker.listArtifacts(run.info.runId, 'checkpoint')).length).toBeGreaterThan(0);
@@ -216,13 +226,13 @@ describe('sweep end to end (real MLflow server)', () => {
 });
 
 describe('sweep on a sqlite store (a local MLflow server for the sweep, shared by its trials)', () => {
-  it('runs phase 2 (refine): the best setting again with new seeds, ranked by the logged score', async () => {
+  it('runs phase 2 (refine): the best setting again with new seeds, ranked by the validation score', async () => {
     const store = `sqlite:///${path.join(scratch, 'mlflow.db')}`;
     const refName = `refine-${process.pid}`;
     const e = cliEnv({ MLFLOW_TRACKING_URI: store, TINY_NAME: refName, TINY_LRS: '1e-4,5e-4', TINY_STEPS: '4', TINY_CKPT: '4', TINY_REFINE: '1' });
     const r = await runCli(['sweep', TINY], e);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/refine: top 1 setting\(s\) per model and dataset by eval\/ms_ssim, 2 new seed\(s\) each → 2 trials/);
+    expect(r.stdout).toMatch(/refine: top 1 setting\(s\) per model and dataset by val\/ms_ssim, 2 new seed\(s\) each → 2 trials/);
     // the sweep's own server is gone once the sweep has ended
     const local = /local MLflow server (http:\/\/127\.0\.0\.1:\d+)/.exec(r.stdout)?.[1];
     expect(local, r.stdout).toBeDefined();
@@ -234,7 +244,9 @@ describe('sweep on a sqlite store (a local MLflow server for the sweep, shared b
       expect(runs.every((x) => x.info.status === 'FINISHED')).toBe(true);
       const grid = runs.filter((x) => x.tags['ganstudy.phase'] === 'grid');
       const refine = runs.filter((x) => x.tags['ganstudy.phase'] === 'refine');
-      const best = grid.reduce((a, b) => (a.metrics['eval/ms_ssim'] <= b.metrics['eval/ms_ssim'] ? a : b));
+      // MS-SSIM ranks by closeness to the real data's, on validation
+      const distance = (x: Run) => Math.abs(x.metrics.best_ms_ssim - x.metrics['val/ms_ssim_real']);
+      const best = grid.reduce((a, b) => (distance(a) <= distance(b) ? a : b));
       expect(refine.map((x) => x.params.seed).sort()).toEqual(['7', '8']);
       for (const x of refine) {
         expect(x.params.setting_id).toBe(best.params.setting_id);
@@ -273,7 +285,8 @@ describe('tracking server outage mid-trial', () => {
       expect(run.info.status).toBe('FINISHED');
       const key = Object.keys(run.metrics).find((k) => k.startsWith('train/'))!;
       expect(await steps(tracker, runId, key)).toEqual(range(2, 30, 2));
-      expect(Number.isFinite(run.metrics['eval/ms_ssim'])).toBe(true);
+      expect(Number.isFinite(run.metrics['val/ms_ssim'])).toBe(true);
+      expect(await steps(tracker, runId, 'test/ms_ssim')).toEqual([30]);
       expect((await tracker.listArtifacts(runId)).map((a) => a.path)).toEqual(expect.arrayContaining(['samples.png', 'config.json']));
     } finally {
       await tracker.close();

@@ -325,7 +325,7 @@ describe('refine', () => {
   const run = (t: Trial, value: number | undefined, status: Run['info']['status'] = 'FINISHED'): Run => ({
     info: { runId: t.trialId, experimentId: '1', runName: t.runName, status, startTime: 0, artifactUri: '' },
     params: {},
-    metrics: value === undefined ? {} : { 'eval/inception_score': value },
+    metrics: value === undefined ? {} : { 'val/inception_score': value },
     tags: { 'ganstudy.trial_id': t.trialId },
   });
 
@@ -360,7 +360,7 @@ describe('refine', () => {
   });
 
   it('lower-is-better metrics rank ascending', () => {
-    const runs = phase1.map((t) => ({ ...run(t, undefined), metrics: { 'eval/fid': t.hp.lrG * 1e4 } }));
+    const runs = phase1.map((t) => ({ ...run(t, undefined), metrics: { 'val/fid': t.hp.lrG * 1e4 } }));
     expect(rankSettings(phase1, runs, 'fid')[0].example.hp.lrG).toBe(1e-4);
   });
 });

@@ -86,7 +86,7 @@ export interface RefineSpec {
   topK: number;
   /** … once for each of these new seeds */
   seeds: number[];
-  /** ranked by the tracker's `eval/<metric>` at the final step, direction from SCORE_DIRECTIONS */
+  /** ranked by validation scores only (`best_<metric>` on `val/`, mean over seeds; metrics/protocol.ts RANKING) */
   metric: MetricName;
 }
 

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { EvalProtocolSchema, SCORE_DIRECTIONS, type EvalProtocol, type MetricName } from '../../metrics/protocol.js';
+import { EvalProtocolSchema, RANKING, rankingValue, type EvalProtocol, type MetricName } from '../../metrics/protocol.js';
 import { datasetSpecFor, getPreset } from '../../experiments/index.js';
 import type { Budget } from '../../experiments/types.js';
 import { DatasetSpecSchema, type DatasetSpec } from '../data/index.js';
@@ -18,6 +18,8 @@ import type { Run } from '../tracking/types.js';
 import { stepsFor, type TrainFor } from '../train/counters.js';
 import { createRng } from '../util/rng.js';
 import { formatPath, SweepSpecError, type HyperparameterSpace, type SweepSpec } from './define.js';
+import { METRIC_KEYS } from '../tracking/run-record.js';
+import { selectionMetricFor } from './trial/selection.js';
 import { trialId } from './trial-id.js';
 
 /** grid: the sweep's own trials; refine: the best settings again with new seeds */
@@ -70,6 +72,11 @@ export interface Trial extends TrialConfig {
   logEvery: number;
   /** also evaluate every this many steps (null: only at the end) */
   evalEvery: number | null;
+  /**
+   * the validation score that selects the trial's checkpoint (the sweep's refine metric, else the first of its
+   * metrics in SELECTION_ORDER); not part of trialId: it picks among the trained checkpoints, it does not train
+   */
+  selectionMetric: MetricName;
   /** the full dataset spec, locations included, as loadDataset takes it */
   datasetSpec: DatasetSpec;
 }
@@ -275,6 +282,7 @@ function resolveSetting(
     sampleEvery: o.sampleEvery ?? preset.sampleEvery,
     logEvery: o.logEvery ?? preset.logEvery,
     evalEvery: o.evalEvery !== undefined && o.evalEvery < steps ? o.evalEvery : null,
+    selectionMetric: selectionMetricFor(spec.metrics, spec.refine?.metric),
     datasetSpec,
   };
 }
@@ -297,15 +305,30 @@ export interface RankedSetting {
   settingId: string;
   model: ModelName;
   dataset: DatasetName;
-  /** mean of eval/<metric> over the setting's finished runs */
+  /** mean over the setting's finished runs of each run's validation ranking value (rankingValue) */
   score: number;
   runs: number;
   example: Trial;
 }
 
 /**
- * Phase-1 settings ranked per (dataset, model) by the tracker's `eval/<metric>` (mean over finished seeds),
- * best first in the metric's direction. Runs without a finite score are left out.
+ * A finished run's validation score on `metric` as it ranks (rankingValue: MS-SSIM as |ms_ssim − ms_ssim_real|):
+ * the selected checkpoint's, `best_<metric>` (the trial selects on the refine metric, so its best validation step
+ * is the selected one), else the last `val/<metric>`. Never a `test/` score. Null when the run has none.
+ */
+export function validationRanking(run: Run, metric: MetricName): number | null {
+  const scores: Record<string, number | undefined> = {
+    [metric]: run.metrics[METRIC_KEYS.best(metric)] ?? run.metrics[METRIC_KEYS.val(metric)],
+  };
+  const closeTo = RANKING[metric]?.closeTo;
+  // the validation reference is drawn with the same seed at every step: its last value is its value at any step
+  if (closeTo !== undefined) scores[closeTo] = run.metrics[METRIC_KEYS.val(closeTo)];
+  return rankingValue(metric, scores);
+}
+
+/**
+ * Phase-1 settings ranked per (dataset, model) by their validation scores (validationRanking, mean over finished
+ * seeds), best first in RANKING's direction. Runs without a finite score are left out.
  */
 export function rankSettings(trials: Trial[], runs: Run[], metric: MetricName): RankedSetting[] {
   const byTrial = new Map(trials.map((t) => [t.trialId, t]));
@@ -313,14 +336,14 @@ export function rankSettings(trials: Trial[], runs: Run[], metric: MetricName): 
   for (const run of runs) {
     if (run.info.status !== 'FINISHED') continue;
     const trial = byTrial.get(run.tags['ganstudy.trial_id'] ?? '');
-    const value = run.metrics[`eval/${metric}`];
-    if (!trial || trial.phase !== 'grid' || value === undefined || !Number.isFinite(value)) continue;
+    const value = validationRanking(run, metric);
+    if (!trial || trial.phase !== 'grid' || value === null) continue;
     const s = scores.get(trial.settingId) ?? { sum: 0, n: 0, example: trial };
     s.sum += value;
     s.n += 1;
     scores.set(trial.settingId, s);
   }
-  const sign = SCORE_DIRECTIONS[metric] === 'higher' ? -1 : 1;
+  const sign = RANKING[metric]?.direction === 'higher' ? -1 : 1;
   return [...scores.entries()]
     .map(([settingId, s]) => ({
       settingId,

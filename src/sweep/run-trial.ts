@@ -2,13 +2,16 @@
  * One trial, start to finish, idempotently, in four phases that read top to bottom in runTrial:
  *   1. open or reuse the trial's MLflow run, or skip the trial (trial/open-run.ts),
  *   2. train in segments, resuming from runs/<sweep>/<trialId>/ when a checkpoint is there,
- *   3. evaluate at the end of each segment (trial/train-segments.ts, trial/work.ts),
- *   4. record the outcome: best scores, artifacts, the run's final status (trial/recorder.ts).
+ *   3. evaluate on the validation split at the end of each segment, keeping the checkpoint of the best
+ *      validation step (trial/train-segments.ts, trial/selection*.ts, trial/work.ts),
+ *   4. score that checkpoint once on the test split (trial/held-out.ts), then record the outcome: best_* (on
+ *      validation), samples.png from the selected checkpoint, artifacts, the run's final status (trial/recorder.ts).
  * The trainer emits events and never talks to the tracker; the recorder is where the two meet. Every tracker call
  * goes through a TimedTracker, whose totals become perf/tracking_seconds.
  */
 import { latestCheckpoint } from '../train/index.js';
 import type { GanModel } from '../models/types.js';
+import type { TrainResult } from '../train/types.js';
 import { TAGS } from '../tracking/types.js';
 import { defaultCacheDir } from './dataset-classifiers.js';
 import type { Trial } from './expand.js';
@@ -16,6 +19,8 @@ import { TimedTracker } from './timed-tracker.js';
 import { TrialClock } from './trial/clock.js';
 import { isOpenRun, openTrialRun } from './trial/open-run.js';
 import { TrialRecorder } from './trial/recorder.js';
+import { scoreSelectedOnTest } from './trial/held-out.js';
+import { evaluationSeeds } from './trial/selection.js';
 import { trainInSegments, type TrainedTrial } from './trial/train-segments.js';
 import type { RunTrialOptions, TrialOutcome, TrialTiming } from './trial/types.js';
 import { listFiles, loadModelAndData, saveFinalSampleGrid, type TrialWork } from './trial/work.js';
@@ -48,6 +53,7 @@ export async function runTrial(trial: Trial, opts: RunTrialOptions): Promise<Tri
   let model: GanModel | undefined;
   try {
     const resumedStep = await resumePoint(trial, opened.dir, recorder, log);
+    await recorder.evaluationSeeds(evaluationSeeds(trial.seed));
     const loaded = await loadModelAndData(trial);
     model = loaded.model;
     const cacheDir = opts.cacheDir ?? defaultCacheDir();
@@ -96,33 +102,44 @@ async function recordOutcome(s: TrialSession, trained: TrainedTrial): Promise<Tr
     return { status: 'diverged', runId, step, resumedFrom: result.resumedFrom, timing: timing() };
   }
   if (result?.status === 'aborted' || s.work.signal?.aborted || evaluations.at(-1)?.step !== trial.steps) {
-    const at = result?.step ?? '?';
-    log(`[trial ${trial.index}] interrupted at step ${at}; the next run resumes from the last checkpoint`);
-    await recorder.finish('KILLED', {}, timing);
-    return {
-      status: 'interrupted',
-      runId,
-      step: result?.step,
-      resumedFrom: result?.resumedFrom ?? null,
-      timing: timing(),
-    };
+    return interrupted(s, result);
   }
   await recorder.best(evaluations);
+  const held = await scoreSelectedOnTest(s.work, trained.selected, recorder, s.clock);
+  if (!held.done) return interrupted(s, result);
   const gridPath = await saveFinalSampleGrid(s.work);
   const checkpointDir = result?.checkpointDir;
+  const checkpoints = [
+    ...(checkpointDir ? [{ artifactDir: 'checkpoint', dir: checkpointDir }] : []),
+    ...(held.selectedDir ? [{ artifactDir: 'selected_checkpoint', dir: held.selectedDir }] : []),
+  ];
   await recorder.artifacts(
     gridPath,
-    checkpointDir ? { dir: checkpointDir, files: await listFiles(checkpointDir) } : null,
+    await Promise.all(checkpoints.map(async (c) => ({ ...c, files: await listFiles(c.dir) }))),
   );
   await recorder.finish('FINISHED', {}, timing);
   logTimes(s);
-  const scores = evaluations.at(-1)?.scores;
   return {
     status: 'finished',
     runId,
     step: result?.step,
     resumedFrom: result?.resumedFrom ?? null,
-    scores,
+    scores: evaluations.find((e) => e.step === held.step)?.scores,
+    timing: timing(),
+  };
+}
+
+/** Ends the run KILLED: the next run resumes from the last checkpoint and the evaluations kept in the trial's folder. */
+async function interrupted(s: TrialSession, result: TrainResult | undefined): Promise<TrialOutcome> {
+  const timing = () => s.clock.timing(s.tracker.totalMs);
+  const at = result?.step ?? '?';
+  s.log(`[trial ${s.trial.index}] interrupted at step ${at}; the next run resumes from the last checkpoint`);
+  await s.recorder.finish('KILLED', {}, timing);
+  return {
+    status: 'interrupted',
+    runId: s.recorder.runId,
+    step: result?.step,
+    resumedFrom: result?.resumedFrom ?? null,
     timing: timing(),
   };
 }

@@ -156,7 +156,7 @@ export async function runSweep(file: string, opts: RunSweepOptions = {}): Promis
       runs = await tracker.searchRuns([experimentId]);
       const phase2 = expandRefine(spec, phase1, runs);
       say(
-        `refine: top ${spec.refine.topK} setting(s) per model and dataset by eval/${spec.refine.metric}, ` +
+        `refine: top ${spec.refine.topK} setting(s) per model and dataset by val/${spec.refine.metric}, ` +
           `${spec.refine.seeds.length} new seed(s) each → ${phase2.length} trials`,
       );
       result.trials.push(...(await runPhase('refine', phase2, statusByTrial(runs), ctx)));

@@ -63,6 +63,13 @@ export const TAGS = {
   sourceType: 'mlflow.source.type',
   /** the run's (or experiment's) description in MLflow's UI */
   note: 'mlflow.note.content',
+  /** the evaluation step whose checkpoint the test scores, samples.png and selected_checkpoint/ come from */
+  selectedStep: 'ganstudy.selected_step',
+  /** the validation score that chose it (the sweep's refine metric, else the trial's first by SELECTION_ORDER) */
+  selectionMetric: 'ganstudy.selection_metric',
+  /** sample seeds of the validation and test evaluations (always different: the test draws fresh samples) */
+  valSampleSeed: 'ganstudy.val_sample_seed',
+  testSampleSeed: 'ganstudy.test_sample_seed',
 } as const;
 
 /**
@@ -84,10 +91,11 @@ export function experimentUiPath(experimentId: string): string {
 }
 
 /** the score names logged under val/, test/, best_ and as <metric>_real (design.md) */
-export const ScoreNameSchema = z.enum(['inception_score', 'inception_score_std', 'ms_ssim', 'critic_w', 'fid', 'kid']);
-export type ScoreName = z.infer<typeof ScoreNameSchema>;
 
 export const MetricPrefixSchema = z.enum(['train/', 'val/', 'test/']);
+/** the splits a trial scores against: `val/` selects (checkpoint, refine, best_*), `test/` reports what was selected */
+export const ScoreSplitSchema = z.enum(['val', 'test']);
+export type ScoreSplit = z.infer<typeof ScoreSplitSchema>;
 
 export const METRIC_KEYS = {
   /** a training curve, logged with its step: `train/loss_d`, `train/generator_updates`, … */
@@ -98,6 +106,8 @@ export const METRIC_KEYS = {
   test: (metric: string): string => `test/${metric}`,
   /** the best `val/` value of the run */
   best: (metric: string): string => `best_${metric}`,
+  /** the evaluation step of that best value */
+  bestStep: (metric: string): string => `best_${metric}_step`,
   /** the metric of real data (the reference a generated score is read against) */
   real: (metric: string): string => `${metric}_real`,
   trainCounters: ['train/generator_updates', 'train/discriminator_updates', 'train/examples_seen'],

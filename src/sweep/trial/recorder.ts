@@ -1,16 +1,17 @@
 /**
  * The bookkeeping of a trial (as compare_gan's TaskManager is kept apart from the loop that trains): everything a
- * trial writes to the tracker after its run is open — training curves and counters, scores, best_* values,
+ * trial writes to the tracker after its run is open — training curves and counters, val/ and test/ scores, best_*,
  * artifacts, and the run's final status with its timings. The work (work.ts) never sees the tracker.
  */
 import path from 'node:path';
 import type { EvalReport } from '../../../metrics/index.js';
-import { SCORE_DIRECTIONS, type MetricName } from '../../../metrics/protocol.js';
 import type { UpdateCounts } from '../../train/counters.js';
 import type { TrainEvent } from '../../train/types.js';
-import { TAGS, type MetricPoint, type RunStatus } from '../../tracking/types.js';
+import { METRIC_KEYS, TAGS } from '../../tracking/run-record.js';
+import type { MetricPoint, RunStatus } from '../../tracking/types.js';
 import type { Trial } from '../expand.js';
 import type { TimedTracker } from '../timed-tracker.js';
+import { bestPerMetric, type EvaluationSeeds } from './selection.js';
 import type { Evaluation, TrialTiming } from './types.js';
 
 export const RESUMED_FROM_TAG = 'ganstudy.resumed_from_step';
@@ -34,7 +35,7 @@ function finitePoints(prefix: string, values: Record<string, number>, step: numb
 /** One training-progress event as metric points: mean losses, throughput and the work counters at its step. */
 export function progressPoints(event: ProgressEvent, timestamp: number): MetricPoint[] {
   const { step } = event;
-  const points = finitePoints('train/', event.losses, step, timestamp);
+  const points = finitePoints(METRIC_KEYS.train(''), event.losses, step, timestamp);
   points.push({ key: 'perf/steps_per_sec', value: event.stepsPerSec, step, timestamp });
   for (const [field, key] of Object.entries(COUNTER_METRICS) as [keyof UpdateCounts, string][]) {
     points.push({ key, value: event.counts[field], step, timestamp });
@@ -42,20 +43,15 @@ export function progressPoints(event: ProgressEvent, timestamp: number): MetricP
   return points.filter((p) => Number.isFinite(p.value));
 }
 
-/** best_<score> over the evaluations, in each score's direction (MLflow's UI shows only a metric's last value). */
+/**
+ * best_<metric> and best_<metric>_step over the validation evaluations, each metric chosen on its own by its
+ * ranking (metrics' rankingValue: MS-SSIM closest to the real data's); best_<metric> holds the raw score at that step.
+ */
 export function bestScores(evaluations: readonly Evaluation[], step: number, timestamp: number): MetricPoint[] {
-  const last = evaluations.at(-1);
-  if (!last) return [];
-  const best: MetricPoint[] = [];
-  for (const key of Object.keys(last.scores)) {
-    const direction = SCORE_DIRECTIONS[key as MetricName] ?? SCORE_DIRECTIONS[key];
-    if (!direction) continue;
-    const values = evaluations.map((e) => e.scores[key]).filter((v) => v !== undefined && Number.isFinite(v));
-    if (values.length === 0) continue;
-    const value = direction === 'higher' ? Math.max(...values) : Math.min(...values);
-    best.push({ key: `best_${key}`, value, step, timestamp });
-  }
-  return best;
+  return bestPerMetric(evaluations).flatMap((b) => [
+    { key: METRIC_KEYS.best(b.metric), value: b.value, step, timestamp },
+    { key: METRIC_KEYS.bestStep(b.metric), value: b.step, step, timestamp },
+  ]);
 }
 
 function perfPoints(t: TrialTiming, step: number, timestamp: number): MetricPoint[] {
@@ -94,37 +90,71 @@ export class TrialRecorder {
     );
   }
 
-  /** Scores at `step`; at the last step also the independent critic's curve and evaluation time per metric. */
+  /** The evaluation's seeds, noted once: the test evaluation draws fresh samples (a seed of its own). */
+  async evaluationSeeds(seeds: EvaluationSeeds): Promise<void> {
+    await this.tracker.setTags(this.runId, {
+      [TAGS.valSampleSeed]: String(seeds.val),
+      [TAGS.testSampleSeed]: String(seeds.test),
+    });
+  }
+
+  /**
+   * Validation scores at `step` as val/<score> (references as val/<metric>_real); at the last step also the
+   * independent critic's curve and evaluation time per metric.
+   */
   async evaluation(step: number, report: EvalReport): Promise<void> {
     const now = Date.now();
-    const points = finitePoints('eval/', report.scores, step, now);
+    const points = finitePoints(METRIC_KEYS.val(''), report.scores, step, now);
     if (step === this.trial.steps) {
       points.push(
         ...report.criticCurve.map((c) => ({ key: 'critic/loss', value: c.loss, step: c.step, timestamp: now })),
       );
       points.push(...finitePoints('perf/eval_', suffixed(report.timings, '_seconds'), step, now));
     }
-    await this.tracker.logMetrics(
-      this.runId,
-      points.filter((p) => Number.isFinite(p.value)),
-    );
+    await this.tracker.logMetrics(this.runId, points);
     if (report.classifier) await this.tracker.setTags(this.runId, { [TAGS.classifier]: report.classifier });
   }
 
-  /** best_* where a score was logged more than once */
+  /** Whether the run already holds the test scores (a trial resumed after logging them must not score again). */
+  async hasTestScores(): Promise<boolean> {
+    const run = await this.tracker.getRun(this.runId);
+    return Object.keys(run.metrics).some((k) => k.startsWith(METRIC_KEYS.test('')));
+  }
+
+  /**
+   * The held-out scores of the selected checkpoint as test/<score> at the selected step, its evaluation time per
+   * metric (perf/test_eval_<metric>_seconds), and the selection tags.
+   */
+  async testEvaluation(selection: { step: number; metric: string }, report: EvalReport): Promise<void> {
+    const now = Date.now();
+    const points = finitePoints(METRIC_KEYS.test(''), report.scores, selection.step, now);
+    points.push(...finitePoints('perf/test_eval_', suffixed(report.timings, '_seconds'), this.trial.steps, now));
+    await this.tracker.logMetrics(this.runId, points);
+    await this.selection(selection);
+  }
+
+  /** tags naming the selected step and the metric that selected it */
+  async selection(selection: { step: number; metric: string }): Promise<void> {
+    await this.tracker.setTags(this.runId, {
+      [TAGS.selectedStep]: String(selection.step),
+      [TAGS.selectionMetric]: selection.metric,
+    });
+  }
+
+  /** best_* and best_*_step over the validation evaluations (chosen on val/ only) */
   async best(evaluations: readonly Evaluation[]): Promise<void> {
-    if (evaluations.length <= 1) return;
     await this.tracker.logMetrics(this.runId, bestScores(evaluations, this.trial.steps, Date.now()));
   }
 
-  /** samples.png at the root, the final checkpoint's files under checkpoint/ */
-  async artifacts(gridPath: string, checkpoint: { dir: string; files: string[] } | null): Promise<void> {
+  /** samples.png at the root; each checkpoint's files under its artifact folder (checkpoint/, selected_checkpoint/) */
+  async artifacts(gridPath: string, checkpoints: { artifactDir: string; dir: string; files: string[] }[]): Promise<void> {
     await this.tracker.logArtifact(this.runId, gridPath, '');
-    if (!checkpoint) return;
-    for (const file of checkpoint.files) {
-      const rel = path.relative(checkpoint.dir, path.dirname(file));
-      const artifactDir = path.posix.join('checkpoint', ...rel.split(path.sep).filter(Boolean));
-      await this.tracker.logArtifact(this.runId, file, artifactDir);
+    for (const checkpoint of checkpoints) {
+      for (const file of checkpoint.files) {
+        const rel = path.relative(checkpoint.dir, path.dirname(file));
+        const artifactDir = path.posix.join(checkpoint.artifactDir, ...rel.split(path.sep).filter(Boolean));
+        await this.tracker.logArtifact(this.runId, file, artifactDir);
+      }
     }
   }
 

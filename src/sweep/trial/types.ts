@@ -24,6 +24,7 @@ export interface TrialOutcome {
   step?: number;
   resumedFrom?: number | null;
   error?: string;
+  /** validation scores of the selected step */
   scores?: Record<string, number>;
   timing?: TrialTiming;
 }

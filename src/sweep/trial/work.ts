@@ -13,6 +13,7 @@ import type { GanModel } from '../../models/types.js';
 import { sampleSeed, train } from '../../train/index.js';
 import type { TrainEvent, TrainResult } from '../../train/types.js';
 import type { Trial } from '../expand.js';
+import type { ScoreSplit } from '../../tracking/run-record.js';
 import type { TrialActivity } from './types.js';
 
 /** samples in the logged grid (8 × 8) */
@@ -68,27 +69,34 @@ export function trainSegment(work: TrialWork, target: number, onEvent: (e: Train
   });
 }
 
-/** Scores the generator as it stands; null when the signal aborts first (evaluation itself takes no signal). */
-export async function evaluateNow(work: TrialWork): Promise<EvalReport | null> {
+/**
+ * Scores the generator as it stands against one split; null when the signal aborts first (evaluation itself takes
+ * no signal). The independent critic always trains on the validation split; `reference` is what every score and
+ * every `<metric>_real` is computed against: validation to select, test for the held-out scores of the selection.
+ */
+export async function evaluateNow(work: TrialWork, split: ScoreSplit, seed: number): Promise<EvalReport | null> {
   const { trial, model } = work;
   work.onPhase?.('eval');
   const evalRun = evaluateGenerator({
-    sample: (n: number, seed: number) => model.sample(n, seed),
-    reference: work.dataset.test,
+    sample: (n: number, s: number) => model.sample(n, s),
+    reference: split === 'val' ? work.dataset.validation : work.dataset.test,
     criticTrain: work.dataset.validation,
     classifierData: work.dataset,
     protocol: trial.eval,
     metrics: trial.metrics,
-    sampleSeed: trial.seed,
+    sampleSeed: seed,
     cacheDir: work.cacheDir,
     // the critic's width and optimiser come from the evaluation protocol, never from the trial's model
     buildCritic: buildIndependentCritic,
-    onProgress: (msg: string) => work.log(`[trial ${trial.index}] eval: ${msg}`),
+    onProgress: (msg: string) => work.log(`[trial ${trial.index}] ${split} eval: ${msg}`),
   });
   return raceAbort(evalRun, work.signal).finally(() => work.onPhase?.('train'));
 }
 
-/** Writes samples.png from the trainer's grid seed, so it continues the series of samples/step-<n>.png. */
+/**
+ * Writes samples.png from the trainer's grid seed (the series of samples/step-<n>.png), with the model as it
+ * stands: the trial loads the selected checkpoint first.
+ */
 export async function saveFinalSampleGrid(work: TrialWork): Promise<string> {
   const grid = tf.tidy(() => work.model.sample(GRID_SAMPLES, sampleSeed(work.trial.seed)));
   const gridPath = path.join(work.dir, 'samples.png');
