@@ -15,6 +15,9 @@ import { tf } from '../backend/index.js';
 import type { Tensor, Shape, layers } from '@tensorflow/tfjs-node';
 import { createRng, type Rng } from '../util/rng.js';
 import type { ArchitectureConfig } from './types.js';
+import { fusedOpsEnabled } from './ops/native.js';
+import { FusedBatchNormalization } from './ops/fused-batch-norm.js';
+import { FusedLeakyReLU } from './ops/leaky-relu.js';
 
 type LayersModel = ReturnType<typeof tf.sequential>;
 type Layer = layers.Layer;
@@ -79,15 +82,14 @@ class Init {
 }
 
 function batchNorm(init: Init): Layer {
-  return tf.layers.batchNormalization({
-    momentum: BN_MOMENTUM,
-    epsilon: BN_EPSILON,
-    gammaInitializer: init.gamma(),
-    betaInitializer: 'zeros',
-  });
+  const args = { momentum: BN_MOMENTUM, epsilon: BN_EPSILON, gammaInitializer: init.gamma(), betaInitializer: 'zeros' } as const;
+  // fused: TF's FusedBatchNormV3 / FusedBatchNormGradV3 in training mode (ops/fused-batch-norm.ts), same weights
+  return fusedOpsEnabled() ? new FusedBatchNormalization(args) : tf.layers.batchNormalization(args);
 }
 
 function leaky(doubleBackprop: boolean): Layer {
+  // fused: TF's LeakyRelu / LeakyReluGrad, twice differentiable, so also the critic's (ops/leaky-relu.ts)
+  if (fusedOpsEnabled()) return new FusedLeakyReLU({ alpha: LEAK });
   return doubleBackprop ? (new SmoothGradLeakyReLU(LEAK) as unknown as Layer) : tf.layers.leakyReLU({ alpha: LEAK });
 }
 
