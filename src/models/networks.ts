@@ -18,6 +18,7 @@ import type { ArchitectureConfig } from './types.js';
 import { fusedOpsEnabled } from './ops/native.js';
 import { FusedBatchNormalization } from './ops/fused-batch-norm.js';
 import { FusedLeakyReLU } from './ops/leaky-relu.js';
+import { FusedReLU } from './ops/relu.js';
 
 type LayersModel = ReturnType<typeof tf.sequential>;
 type Layer = layers.Layer;
@@ -87,6 +88,11 @@ function batchNorm(init: Init): Layer {
   return fusedOpsEnabled() ? new FusedBatchNormalization(args) : tf.layers.batchNormalization(args);
 }
 
+function relu(): Layer {
+  // fused: TF's Relu / ReluGrad (ops/relu.ts); TF.js's Relu gradient runs `step` as 8 kernels
+  return fusedOpsEnabled() ? new FusedReLU() : tf.layers.reLU();
+}
+
 function leaky(doubleBackprop: boolean): Layer {
   // fused: TF's LeakyRelu / LeakyReluGrad, twice differentiable, so also the critic's (ops/leaky-relu.ts)
   if (fusedOpsEnabled()) return new FusedLeakyReLU({ alpha: LEAK });
@@ -130,15 +136,15 @@ export function buildGenerator(arch: ArchitectureConfig, opts: { seed?: number }
     // The 8×8 map is cropped to 7×7 so that two more doublings give 28×28.
     g.add(tf.layers.dense({ inputShape: [arch.zDim], units: 4 * 4 * d(4), useBias: false, kernelInitializer: init.kernel() }));
     g.add(batchNorm(init));
-    g.add(tf.layers.reLU());
+    g.add(relu());
     g.add(tf.layers.reshape({ targetShape: [4, 4, d(4)] }));
     g.add(deconv(d(2), 5, false));
     g.add(batchNorm(init));
-    g.add(tf.layers.reLU());
+    g.add(relu());
     g.add(tf.layers.cropping2D({ cropping: [[0, 1], [0, 1]] }));
     g.add(deconv(d(1), 5, false));
     g.add(batchNorm(init));
-    g.add(tf.layers.reLU());
+    g.add(relu());
     g.add(deconv(arch.channels, 5, true, 'tanh'));
     return g;
   }
@@ -146,12 +152,12 @@ export function buildGenerator(arch: ArchitectureConfig, opts: { seed?: number }
   const kernel = arch.resolution === 32 ? 5 : 4;
   g.add(tf.layers.dense({ inputShape: [arch.zDim], units: 4 * 4 * d(top), useBias: false, kernelInitializer: init.kernel() }));
   g.add(batchNorm(init));
-  g.add(tf.layers.reLU());
+  g.add(relu());
   g.add(tf.layers.reshape({ targetShape: [4, 4, d(top)] }));
   for (let k = top / 2; k >= 1; k /= 2) {
     g.add(deconv(d(k), kernel, false));
     g.add(batchNorm(init));
-    g.add(tf.layers.reLU());
+    g.add(relu());
   }
   g.add(deconv(arch.channels, kernel, true, 'tanh'));
   return g;
