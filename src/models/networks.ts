@@ -32,6 +32,8 @@ export interface DiscriminatorOptions {
    * Use a leaky ReLU written as 0.5(1+α)x + 0.5(1−α)|x|. tfjs's LeakyRelu gradient is built on `greater`,
    * which has no gradient, so the gradient penalty (a gradient of a gradient) fails through it; `abs` has a
    * differentiable gradient. Same function, 3 extra elementwise ops; used only where double backprop is needed.
+   * With the fused kernels on (ops/native.ts fusedOpsEnabled) every leaky ReLU is TF's LeakyRelu, whose
+   * registered gradient is itself differentiable, and this flag changes nothing.
    */
   doubleBackprop?: boolean;
   seed?: number;
