@@ -15,6 +15,10 @@ import { tf } from '../backend/index.js';
 import type { Tensor, Shape, layers } from '@tensorflow/tfjs-node';
 import { createRng, type Rng } from '../util/rng.js';
 import type { ArchitectureConfig } from './types.js';
+import { fusedOpsEnabled } from './ops/native.js';
+import { FusedBatchNormalization } from './ops/fused-batch-norm.js';
+import { FusedLeakyReLU } from './ops/leaky-relu.js';
+import { FusedReLU } from './ops/relu.js';
 
 type LayersModel = ReturnType<typeof tf.sequential>;
 type Layer = layers.Layer;
@@ -28,6 +32,8 @@ export interface DiscriminatorOptions {
    * Use a leaky ReLU written as 0.5(1+α)x + 0.5(1−α)|x|. tfjs's LeakyRelu gradient is built on `greater`,
    * which has no gradient, so the gradient penalty (a gradient of a gradient) fails through it; `abs` has a
    * differentiable gradient. Same function, 3 extra elementwise ops; used only where double backprop is needed.
+   * With the fused kernels on (ops/native.ts fusedOpsEnabled) every leaky ReLU is TF's LeakyRelu, whose
+   * registered gradient is itself differentiable, and this flag changes nothing.
    */
   doubleBackprop?: boolean;
   seed?: number;
@@ -79,15 +85,19 @@ class Init {
 }
 
 function batchNorm(init: Init): Layer {
-  return tf.layers.batchNormalization({
-    momentum: BN_MOMENTUM,
-    epsilon: BN_EPSILON,
-    gammaInitializer: init.gamma(),
-    betaInitializer: 'zeros',
-  });
+  const args = { momentum: BN_MOMENTUM, epsilon: BN_EPSILON, gammaInitializer: init.gamma(), betaInitializer: 'zeros' } as const;
+  // fused: TF's FusedBatchNormV3 / FusedBatchNormGradV3 in training mode (ops/fused-batch-norm.ts), same weights
+  return fusedOpsEnabled() ? new FusedBatchNormalization(args) : tf.layers.batchNormalization(args);
+}
+
+function relu(): Layer {
+  // fused: TF's Relu / ReluGrad (ops/relu.ts); TF.js's Relu gradient runs `step` as 8 kernels
+  return fusedOpsEnabled() ? new FusedReLU() : tf.layers.reLU();
 }
 
 function leaky(doubleBackprop: boolean): Layer {
+  // fused: TF's LeakyRelu / LeakyReluGrad, twice differentiable, so also the critic's (ops/leaky-relu.ts)
+  if (fusedOpsEnabled()) return new FusedLeakyReLU({ alpha: LEAK });
   return doubleBackprop ? (new SmoothGradLeakyReLU(LEAK) as unknown as Layer) : tf.layers.leakyReLU({ alpha: LEAK });
 }
 
@@ -128,15 +138,15 @@ export function buildGenerator(arch: ArchitectureConfig, opts: { seed?: number }
     // The 8×8 map is cropped to 7×7 so that two more doublings give 28×28.
     g.add(tf.layers.dense({ inputShape: [arch.zDim], units: 4 * 4 * d(4), useBias: false, kernelInitializer: init.kernel() }));
     g.add(batchNorm(init));
-    g.add(tf.layers.reLU());
+    g.add(relu());
     g.add(tf.layers.reshape({ targetShape: [4, 4, d(4)] }));
     g.add(deconv(d(2), 5, false));
     g.add(batchNorm(init));
-    g.add(tf.layers.reLU());
+    g.add(relu());
     g.add(tf.layers.cropping2D({ cropping: [[0, 1], [0, 1]] }));
     g.add(deconv(d(1), 5, false));
     g.add(batchNorm(init));
-    g.add(tf.layers.reLU());
+    g.add(relu());
     g.add(deconv(arch.channels, 5, true, 'tanh'));
     return g;
   }
@@ -144,12 +154,12 @@ export function buildGenerator(arch: ArchitectureConfig, opts: { seed?: number }
   const kernel = arch.resolution === 32 ? 5 : 4;
   g.add(tf.layers.dense({ inputShape: [arch.zDim], units: 4 * 4 * d(top), useBias: false, kernelInitializer: init.kernel() }));
   g.add(batchNorm(init));
-  g.add(tf.layers.reLU());
+  g.add(relu());
   g.add(tf.layers.reshape({ targetShape: [4, 4, d(top)] }));
   for (let k = top / 2; k >= 1; k /= 2) {
     g.add(deconv(d(k), kernel, false));
     g.add(batchNorm(init));
-    g.add(tf.layers.reLU());
+    g.add(relu());
   }
   g.add(deconv(arch.channels, kernel, true, 'tanh'));
   return g;
