@@ -5,8 +5,9 @@
  * else the same batch), then nG generator updates. The reference loop (G step, then 5 critic steps, G skipped
  * at iteration 0) is the same sequence shifted by one half-step.
  * Double backprop: the penalty differentiates the critic's input gradient w.r.t. its weights. tfjs's LeakyRelu
- * gradient uses `greater`, which has no gradient, so the critic uses a leaky ReLU written with `abs`
- * (networks.ts SmoothGradLeakyReLU); conv2d, dense, reshape and the fused bias ops are twice differentiable.
+ * gradient uses `greater`, which has no gradient, so the critic uses TF's LeakyRelu/LeakyReluGrad with a gradient of
+ * the gradient (ops/leaky-relu.ts), or a leaky ReLU written with `abs` when fused ops are off (networks.ts
+ * SmoothGradLeakyReLU); conv2d, dense, reshape and the fused bias ops are twice differentiable.
  */
 import { tf } from '../backend/index.js';
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs-node';
