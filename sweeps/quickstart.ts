@@ -17,7 +17,8 @@ export default defineSweep({
   budget: 'quick',
   hp: { lrG: [1e-4, 2e-4] },
   seeds: [1],
-  metrics: ['inception_score', 'ms_ssim', 'critic_w', 'fid'],
+  // modes_covered: (digit, colour) classes covered, the score that sees colour collapse (the digit classifier can't)
+  metrics: ['inception_score', 'ms_ssim', 'critic_w', 'fid', 'modes_covered'],
   // small convolutions scale poorly across threads: two single-threaded trials beat one two-threaded trial
   parallel: 2,
 });
