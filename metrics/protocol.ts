@@ -78,3 +78,24 @@ export function rankingValue(metric: string, scores: Readonly<Record<string, num
   if (ref === undefined || !Number.isFinite(ref)) return null;
   return Math.abs(raw - ref);
 }
+
+/**
+ * Passes over its training data beyond which the independent critic memorises that data: its Ŵ then measures how
+ * well it recalls the validation images rather than how far the samples are from the data distribution.
+ */
+export const CRITIC_MAX_PASSES = 100;
+
+/**
+ * A one-line warning when the protocol's critic would see each of its training images more than CRITIC_MAX_PASSES
+ * times (e.g. the paper protocol's 20,000 × 64 critic on ColorMNIST's 1,000 validation images), else null.
+ */
+export function criticMemorisationWarning(protocol: EvalProtocol, criticTrainSize: number): string | null {
+  const p = EvalProtocolSchema.parse(protocol);
+  const passes = (p.criticSteps * p.criticBatchSize) / Math.max(criticTrainSize, 1);
+  if (passes <= CRITIC_MAX_PASSES) return null;
+  return (
+    `the independent critic trains ${p.criticSteps} × ${p.criticBatchSize} examples on ${criticTrainSize} ` +
+    `validation images (${Math.round(passes)} passes, more than ${CRITIC_MAX_PASSES}): it will memorise them, so ` +
+    'critic_w measures recall of those images; use a larger validation split or fewer critic steps'
+  );
+}

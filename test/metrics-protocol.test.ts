@@ -6,7 +6,14 @@
 import { describe, expect, it } from 'vitest';
 import { getPreset } from '../experiments/index.js';
 import { MODEL_NAMES } from '../src/models/types.js';
-import { EvalProtocolSchema, RANKING, SCORE_DIRECTIONS, rankingValue } from '../metrics/protocol.js';
+import {
+  CRITIC_MAX_PASSES,
+  criticMemorisationWarning,
+  EvalProtocolSchema,
+  RANKING,
+  rankingValue,
+  SCORE_DIRECTIONS,
+} from '../metrics/protocol.js';
 import { drawIndices } from '../metrics/sources.js';
 
 const base = {
@@ -74,5 +81,27 @@ describe('evaluation protocol', () => {
     // 30 = 4 full passes of 7 + 2: every image 4 or 5 times
     expect(Math.min(...counts)).toBe(4);
     expect(Math.max(...counts)).toBe(5);
+  });
+});
+
+describe('a critic that would memorise its validation split is named before training', () => {
+  it('warns for the paper protocol on ColorMNIST (the shipped digits) and not for the quick one', async () => {
+    const { loadDataset } = await import('../src/data/index.js');
+    const { datasetSpecFor } = await import('../experiments/index.js');
+    const data = await loadDataset(datasetSpecFor('colormnist', 'paper'));
+    const n = data.validation.size;
+    const paper = getPreset('dcgan', 'colormnist', 'paper').eval;
+    const quick = getPreset('dcgan', 'colormnist', 'quick').eval;
+    const passes = (paper.criticSteps * paper.criticBatchSize) / n;
+    expect(passes).toBeGreaterThan(CRITIC_MAX_PASSES);
+    expect(criticMemorisationWarning(paper, n)).toContain(`${Math.round(passes)} passes`);
+    expect((quick.criticSteps * quick.criticBatchSize) / n).toBeLessThanOrEqual(CRITIC_MAX_PASSES);
+    expect(criticMemorisationWarning(quick, n)).toBeNull();
+  });
+
+  it('draws the line at CRITIC_MAX_PASSES passes over the critic training images', () => {
+    const at = { ...base, criticSteps: 100, criticBatchSize: 10 };
+    expect(criticMemorisationWarning(at, 10)).toBeNull();
+    expect(criticMemorisationWarning(at, 9)).toContain('111 passes');
   });
 });

@@ -10,6 +10,7 @@
  * goes through a TimedTracker, whose totals become perf/tracking_seconds.
  */
 import { latestCheckpoint } from '../train/index.js';
+import { criticMemorisationWarning } from '../../metrics/protocol.js';
 import type { GanModel } from '../models/types.js';
 import type { TrainResult } from '../train/types.js';
 import { TAGS } from '../tracking/types.js';
@@ -56,6 +57,8 @@ export async function runTrial(trial: Trial, opts: RunTrialOptions): Promise<Tri
     await recorder.evaluationSeeds(evaluationSeeds(trial.seed));
     const loaded = await loadModelAndData(trial);
     model = loaded.model;
+    const memorises = criticMemorisationWarning(trial.eval, loaded.dataset.validation.size);
+    if (memorises && trial.metrics.includes('critic_w')) await recorder.warn(memorises);
     const cacheDir = opts.cacheDir ?? defaultCacheDir();
     const work: TrialWork = {
       trial,

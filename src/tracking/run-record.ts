@@ -52,6 +52,8 @@ export const TAGS = {
   dataset: 'ganstudy.dataset',
   phase: 'ganstudy.phase',
   error: 'ganstudy.error',
+  /** a warning about the trial's protocol (e.g. a critic that would memorise its validation split) */
+  warning: 'ganstudy.warning',
   divergedAtStep: 'ganstudy.diverged_at_step',
   resumedFromStep: 'ganstudy.resumed_from_step',
   threads: 'ganstudy.threads',

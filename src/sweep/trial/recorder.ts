@@ -91,6 +91,12 @@ export class TrialRecorder {
   }
 
   /** The evaluation's seeds, noted once: the test evaluation draws fresh samples (a seed of its own). */
+  /** A warning about the trial's protocol, on the run (tag `ganstudy.warning`) and in the log. */
+  async warn(message: string): Promise<void> {
+    this.log(`[trial ${this.trial.index}] warning: ${message}`);
+    await this.tracker.setTags(this.runId, { [TAGS.warning]: message });
+  }
+
   async evaluationSeeds(seeds: EvaluationSeeds): Promise<void> {
     await this.tracker.setTags(this.runId, {
       [TAGS.valSampleSeed]: String(seeds.val),
