@@ -100,7 +100,7 @@ export function dedupeByTrialId(runs: readonly ReportRun[]): { runs: ReportRun[]
     runs: out,
     dropped,
     warning:
-      `${dup.length} trial ids have more than one run (${ids}): each counts once — its FINISHED run, the latest ` +
+      `${dup.length} trial id${dup.length === 1 ? ' has' : 's have'} more than one run (${ids}): each counts once — its FINISHED run, the latest ` +
       `if several — and the other ${dropped} runs are left out`,
   };
 }
