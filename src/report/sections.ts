@@ -105,8 +105,9 @@ export function storeLabel(uri: string, cwd: string = process.cwd()): string {
   const sqlite = /^sqlite:\/\/\/(.+)$/i.exec(uri)?.[1];
   if (sqlite) {
     const rel = path.relative(cwd, path.resolve(cwd, sqlite));
-    return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? `sqlite:///${rel}` : `a sqlite store named ${path.basename(sqlite)}`;
+    const inside = rel && !rel.startsWith('..') && !path.isAbsolute(rel);
+    return inside ? `\`sqlite:///${rel}\`` : `\`${path.basename(sqlite)}\` (a sqlite file outside the working directory)`;
   }
-  if (/^https?:\/\/(127\.0\.0\.1|localhost)(:\d+)?\/?$/i.test(uri)) return 'an MLflow server on this machine';
-  return redactUri(uri);
+  if (/^https?:\/\/(127\.0\.0\.1|localhost)(:\d+)?\/?$/i.test(uri)) return 'of an MLflow server on this machine';
+  return `\`${redactUri(uri)}\``;
 }
