@@ -491,6 +491,8 @@ describe.each(backends)('report over the %s', (_label, makeStore) => {
       const w = Number(/<svg[^>]*\swidth="([\d.]+)"/.exec(svg)?.[1]);
       const h = Number(/<svg[^>]*\sheight="([\d.]+)"/.exec(svg)?.[1]);
       expect([meta.width, meta.height]).toEqual([Math.round(w * 2), Math.round(h * 2)]);
+      const vl = JSON.parse(await readFile(f.vegaLite!, 'utf8')) as { width?: number; height?: number };
+      if (f.kind === 'metric') expect([vl.width, vl.height]).toEqual([w, h]); // autosize 'fit': the whole figure is the spec's size
     }
     // the dashed reference rule of each metric figure sits at the real data's level
     const refOf = async (file: string): Promise<number | undefined> => {

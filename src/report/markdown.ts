@@ -109,7 +109,8 @@ function datasetTable(runs: readonly ReportRun[], sets: readonly TopSet[], k: nu
     const ref = realReference(runs, metric);
     if (!ref) continue;
     const what = ref.source === 'definition' ? 'by definition' : `mean of ${ref.runs} runs' test/${metric}_real`;
-    lines.push(`| ${['real data', metric, '', formatNumber(ref.value), ...dash(header.length - 6), what, ''].join(' | ')} |`);
+    const cells = ['real data', metric, '', formatNumber(ref.value), '—', '—', what, ...dash(header.length - 7)];
+    lines.push(`| ${cells.join(' | ')} |`);
   }
   return lines;
 }

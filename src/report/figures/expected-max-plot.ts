@@ -21,7 +21,13 @@ export function expectedMaxSpec(
     c.expected.map((e, i) => ({ model: c.model, n: i + 1, expected: e, lo: e - c.std[i], hi: e + c.std[i] })),
   );
   const color = { field: 'model', type: 'nominal' as const, sort: [...models], scale: { domain: [...models], scheme: 'tableau10' } };
-  const x = { field: 'n', type: 'quantitative' as const, title: 'settings tried (n)', scale: { zero: false } };
+  const x = {
+    field: 'n',
+    type: 'quantitative' as const,
+    title: 'settings tried (n)',
+    scale: { zero: false },
+    axis: { tickMinStep: 1, format: 'd' },
+  };
   const refLayers =
     reference && Number.isFinite(reference.value)
       ? [

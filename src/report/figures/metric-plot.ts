@@ -32,8 +32,13 @@ export function jitterOf(runId: string): number {
   return ((h >>> 0) / 0xffffffff) * 2 - 1;
 }
 
+/**
+ * Which way is better, as the figure's subtitle says it. The y axis title is only `test <metric>`: without a
+ * canvas Vega estimates text extents, and a rotated axis title near the plot's height pushes the chart title off
+ * the top of a 'fit' figure.
+ */
 export function metricAxisTitle(metric: string, direction: Direction, closeTo?: string): string {
-  return closeTo ? `test ${metric} (closer to ${closeTo} is better)` : `test ${metric} (${direction} is better)`;
+  return closeTo ? `${metric} (closer to real is better)` : `${metric} (${direction} is better)`;
 }
 
 /** The real-data level a metric is read against, drawn as a dashed rule with a label. */
@@ -93,7 +98,7 @@ export function metricPlotSpec(
   });
   const size = metricPlotSize(models.length);
   const x = { field: 'model', type: 'nominal' as const, sort: [...models], scale: { domain: [...models] }, axis: { labelAngle: 0, title: 'model' } };
-  const y = { field: 'value', type: 'quantitative' as const, scale: { zero: false, nice: true }, axis: { title: metricAxisTitle(metric, direction, sets[0]?.closeTo) } };
+  const y = { field: 'value', type: 'quantitative' as const, scale: { zero: false, nice: true }, axis: { title: `test ${metric}` } };
   const xOffset = { field: 'jitter', type: 'quantitative' as const, scale: { domain: [-1, 1] }, legend: null };
   const tooltip = [
     { field: 'setting', type: 'nominal' as const },
@@ -108,7 +113,7 @@ export function metricPlotSpec(
     title: {
       text: `${dataset}: ${metric} (test)`,
       // a title wider than the plot would make 'fit' shrink the plot: keep the key short and left-aligned
-      subtitle: `settings ranked on val · circles: top-${k} · red: best · bars: seeds · dashed: real data`,
+      subtitle: [metricAxisTitle(metric, direction, sets[0]?.closeTo), `val top-${k}: circles · best: red · seeds: bars · real: dashed`],
       anchor: 'start',
       subtitleFontSize: 10,
     },
