@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { formatNumber } from '../src/report/format.js';
 import { thin } from '../src/report/figures/curves.js';
 import { tableBudgets } from '../src/report/expected-max.js';
+import { legacyEvalWarning } from '../src/report/query.js';
 import { lowerQuantile } from '../src/report/stats.js';
 import {
   bootstrapMeanInterval,
@@ -112,6 +113,21 @@ describe('dedupeByTrialId', () => {
     expect(d.dropped).toBe(2);
     expect(d.warning).toMatch(/1 trial id has more than one run \(t1\).*other 2 runs are left out/);
     expect(dedupeByTrialId(runs.slice(3)).warning).toBeUndefined();
+  });
+});
+
+describe('legacyEvalWarning', () => {
+  it('names runs that hold only eval/ scores, which cannot be ranked without seeing the test split', () => {
+    const r = (metrics: Record<string, number>) => ({
+      info: { runId: 'x', experimentId: '1', runName: 'x', status: 'FINISHED' as const, startTime: 0, artifactUri: '' },
+      params: {},
+      tags: {},
+      metrics,
+    });
+    expect(legacyEvalWarning([r({ 'eval/fid': 1 }), r({ 'eval/fid': 1, 'val/fid': 2 }), r({ 'val/fid': 1 })])).toMatch(
+      /^1 runs hold only `eval\/<metric>` scores/,
+    );
+    expect(legacyEvalWarning([r({ 'val/fid': 1, 'test/fid': 1 })])).toBeUndefined();
   });
 });
 

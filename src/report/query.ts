@@ -105,6 +105,22 @@ export function dedupeByTrialId(runs: readonly ReportRun[]): { runs: ReportRun[]
   };
 }
 
+/** the prefix scores had before the val/ and test/ split; such runs cannot be ranked without seeing the test split */
+const LEGACY_EVAL_PREFIX = 'eval/';
+
+/** A warning line when trial runs hold only `eval/<metric>` scores (logged before val/ and test/), else undefined. */
+export function legacyEvalWarning(runs: readonly Run[]): string | undefined {
+  const legacy = runs.filter((r) => {
+    const keys = Object.keys(r.metrics);
+    return keys.some((k) => k.startsWith(LEGACY_EVAL_PREFIX)) && !keys.some((k) => k.startsWith(VAL_PREFIX));
+  });
+  if (legacy.length === 0) return undefined;
+  return (
+    `${legacy.length} runs hold only \`${LEGACY_EVAL_PREFIX}<metric>\` scores (logged before the val/ and test/ split): ` +
+    'they are not ranked, since their one score cannot both select and be published'
+  );
+}
+
 /**
  * A run that says which checkpoint it selected (tag ganstudy.selected_step) is ranked on its val/ scores at that
  * step, the checkpoint its test/ scores belong to; MLflow's "latest value" may be of a later evaluation.
@@ -134,6 +150,7 @@ export async function loadSweepRuns(tracker: Tracker, sweep: string): Promise<Sw
     if (rr) trials.push(rr);
   }
   const deduped = dedupeByTrialId(trials);
+  const legacy = legacyEvalWarning(all.filter((r) => !isReportRun(r) && runIdentity(r) !== undefined));
   const limit = pLimit(8);
   await Promise.all(deduped.runs.filter((r) => r.status === 'FINISHED').map((r) => limit(() => valAtSelectedStep(tracker, r))));
   const reportRuns = all.filter(isReportRun).sort((a, b) => b.info.startTime - a.info.startTime);
@@ -143,7 +160,7 @@ export async function loadSweepRuns(tracker: Tracker, sweep: string): Promise<Sw
     runs: deduped.runs,
     ignored: all.length - trials.length,
     duplicates: deduped.dropped,
-    warnings: deduped.warning ? [deduped.warning] : [],
+    warnings: [deduped.warning, legacy].filter((w): w is string => w !== undefined),
     reportRuns,
   };
 }

@@ -12,7 +12,7 @@ import { BOOTSTRAP, bootstrapMeanInterval, mean, sampleStd } from './stats.js';
 import type { Direction, ReportRun, SettingScore, TopSet } from './types.js';
 
 export function directionOf(metric: string): Direction | undefined {
-  return Object.prototype.hasOwnProperty.call(SCORE_DIRECTIONS, metric) ? SCORE_DIRECTIONS[metric] : undefined;
+  return Object.hasOwn(SCORE_DIRECTIONS, metric) ? SCORE_DIRECTIONS[metric] : undefined;
 }
 
 /** Metrics that can be ranked (a RANKING rule and a val/ score on some run), in SCORE_DIRECTIONS order. */
