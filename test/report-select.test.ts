@@ -206,7 +206,8 @@ function exhaustiveExpectedMax(val: number[], test: number[], n: number, higher:
     for (let j = 0, v = c; j < n; j++, v = Math.floor(v / N)) {
       const i = v % N;
       // strict order: better val wins, equal val goes to the smaller index (the ranking's tie-break)
-      if (best < 0 || (higher ? val[i] > val[best] : val[i] < val[best]) || (val[i] === val[best] && i < best)) best = i;
+      if (best < 0 || (higher ? val[i] > val[best] : val[i] < val[best]) || (val[i] === val[best] && i < best))
+        best = i;
     }
     s += test[best];
     s2 += test[best] ** 2;
@@ -260,7 +261,14 @@ describe('formatting and thinning', () => {
     for (const [x, s] of cases) expect(formatNumber(x), String(x)).toBe(s);
     for (const x of [0.123456789, 12345.6789, 1.5e-7, -3.25, 1e9 / 7]) {
       const s = formatNumber(x);
-      expect(s.replace(/^-/, '').replace(/e-?\d+$/, '').replace('.', '').replace(/^0+/, '').length, s).toBe(4);
+      expect(
+        s
+          .replace(/^-/, '')
+          .replace(/e-?\d+$/, '')
+          .replace('.', '')
+          .replace(/^0+/, '').length,
+        s,
+      ).toBe(4);
       expect(Math.abs(Number(s) - x)).toBeLessThanOrEqual(Math.abs(x) * 5e-4);
     }
   });

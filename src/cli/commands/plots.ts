@@ -98,7 +98,8 @@ export async function run(argv: string[]): Promise<number> {
       process.stdout.write(
         `${s.sweep}: ${s.readme} — ${s.figures.length} figures, ${s.topSets.length} top sets, ` +
           `${s.runs.finished}/${s.runs.total} runs finished, ` +
-          `${s.reportRunId ? `report run ${s.reportRunId}` : 'store not written'}, ${(s.elapsedMs / 1000).toFixed(1)} s\n`,
+          `${s.reportRunId ? `report run ${s.reportRunId}` : 'store not written'}, ` +
+          `${(s.elapsedMs / 1000).toFixed(1)} s\n`,
       );
     }
     process.stdout.write(`report took ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);

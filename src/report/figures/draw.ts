@@ -59,7 +59,11 @@ async function metricFigures(input: DatasetFigureInput, models: string[]): Promi
   return out;
 }
 
-async function curveFigure(input: DatasetFigureInput, model: string, primary: TopSet): Promise<FigureFiles | undefined> {
+async function curveFigure(
+  input: DatasetFigureInput,
+  model: string,
+  primary: TopSet,
+): Promise<FigureFiles | undefined> {
   const series: CurveSeries[] = [];
   for (const [i, setting] of primary.top.slice(0, input.curveRuns).entries()) {
     const run = setting.runs[0];
@@ -94,7 +98,10 @@ export async function datasetFigures(input: DatasetFigureInput): Promise<FigureF
   const figures = await metricFigures(input, models);
   const tiles: SampleTile[] = [];
   for (const model of models) {
-    const primary = primarySet(sets.filter((s) => s.model === model), input.primaryMetric);
+    const primary = primarySet(
+      sets.filter((s) => s.model === model),
+      input.primaryMetric,
+    );
     if (!primary) continue;
     const curves = await curveFigure(input, model, primary);
     if (curves) figures.push(curves);

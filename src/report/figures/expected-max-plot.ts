@@ -20,7 +20,12 @@ export function expectedMaxSpec(
   const rows = curves.flatMap((c) =>
     c.expected.map((e, i) => ({ model: c.model, n: i + 1, expected: e, lo: e - c.std[i], hi: e + c.std[i] })),
   );
-  const color = { field: 'model', type: 'nominal' as const, sort: [...models], scale: { domain: [...models], scheme: 'tableau10' } };
+  const color = {
+    field: 'model',
+    type: 'nominal' as const,
+    sort: [...models],
+    scale: { domain: [...models], scheme: 'tableau10' },
+  };
   const x = {
     field: 'n',
     type: 'quantitative' as const,
@@ -53,8 +58,19 @@ export function expectedMaxSpec(
       {
         data: { values: rows },
         layer: [
-          { mark: { type: 'area', opacity: 0.18 }, encoding: { x, y: { field: 'lo', type: 'quantitative', title: yTitle, scale: { zero: false } }, y2: { field: 'hi' }, color } },
-          { mark: { type: 'line', point: true }, encoding: { x, y: { field: 'expected', type: 'quantitative', title: yTitle }, color } },
+          {
+            mark: { type: 'area', opacity: 0.18 },
+            encoding: {
+              x,
+              y: { field: 'lo', type: 'quantitative', title: yTitle, scale: { zero: false } },
+              y2: { field: 'hi' },
+              color,
+            },
+          },
+          {
+            mark: { type: 'line', point: true },
+            encoding: { x, y: { field: 'expected', type: 'quantitative', title: yTitle }, color },
+          },
         ],
       },
       ...refLayers,

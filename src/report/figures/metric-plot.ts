@@ -97,8 +97,19 @@ export function metricPlotSpec(
       });
   });
   const size = metricPlotSize(models.length);
-  const x = { field: 'model', type: 'nominal' as const, sort: [...models], scale: { domain: [...models] }, axis: { labelAngle: 0, title: 'model' } };
-  const y = { field: 'value', type: 'quantitative' as const, scale: { zero: false, nice: true }, axis: { title: `test ${metric}` } };
+  const x = {
+    field: 'model',
+    type: 'nominal' as const,
+    sort: [...models],
+    scale: { domain: [...models] },
+    axis: { labelAngle: 0, title: 'model' },
+  };
+  const y = {
+    field: 'value',
+    type: 'quantitative' as const,
+    scale: { zero: false, nice: true },
+    axis: { title: `test ${metric}` },
+  };
   const xOffset = { field: 'jitter', type: 'quantitative' as const, scale: { domain: [-1, 1] }, legend: null };
   const tooltip = [
     { field: 'setting', type: 'nominal' as const },
@@ -113,7 +124,10 @@ export function metricPlotSpec(
     title: {
       text: `${dataset}: ${metric} (test)`,
       // a title wider than the plot would make 'fit' shrink the plot: keep the key short and left-aligned
-      subtitle: [metricAxisTitle(metric, direction, sets[0]?.closeTo), `val top-${k}: circles · best: red · seeds: bars · real: dashed`],
+      subtitle: [
+        metricAxisTitle(metric, direction, sets[0]?.closeTo),
+        `val top-${k}: circles · best: red · seeds: bars · real: dashed`,
+      ],
       anchor: 'start',
       subtitleFontSize: 10,
     },
@@ -125,10 +139,21 @@ export function metricPlotSpec(
       {
         data: { values: rows },
         layer: [
-          { mark: { type: 'rule', color: '#bbbbbb', strokeWidth: 1 }, encoding: { ...enc, y: { ...y, field: 'lo' }, y2: { field: 'hi' } } },
+          {
+            mark: { type: 'rule', color: '#bbbbbb', strokeWidth: 1 },
+            encoding: { ...enc, y: { ...y, field: 'lo' }, y2: { field: 'hi' } },
+          },
           { mark: { type: 'point', filled: true, color: '#888888', opacity: 0.5, size: 30 }, encoding: enc },
-          { transform: [{ filter: 'datum.top' }], mark: { type: 'point', shape: 'circle', filled: false, color: 'black', strokeWidth: 1.5, size: 70 }, encoding: enc },
-          { transform: [{ filter: 'datum.best' }], mark: { type: 'point', shape: 'diamond', filled: true, color: '#d62728', size: 150 }, encoding: enc },
+          {
+            transform: [{ filter: 'datum.top' }],
+            mark: { type: 'point', shape: 'circle', filled: false, color: 'black', strokeWidth: 1.5, size: 70 },
+            encoding: enc,
+          },
+          {
+            transform: [{ filter: 'datum.best' }],
+            mark: { type: 'point', shape: 'diamond', filled: true, color: '#d62728', size: 150 },
+            encoding: enc,
+          },
         ],
       },
       ...referenceLayers(reference),
