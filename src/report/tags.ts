@@ -1,10 +1,12 @@
 /**
- * Keeps `ganstudy.top10.<metric>` = 'true' exactly on the runs of the current top sets, so the MLflow UI can
- * filter them: sets the tag where it is missing and deletes it from runs that dropped out (or whose metric is
+ * Keeps `ganstudy.top10.<metric>` = 'true' exactly on the runs (every seed) of the current top settings, which
+ * were chosen on val/ scores alone, so the MLflow UI can filter them: sets the tag where it is missing and deletes
+ * it from runs that dropped out (or whose metric is
  * no longer ranked). Only differences against the tags already on the runs are written.
  */
 import pLimit from 'p-limit';
 import { TAGS, type Tracker } from '../tracking/types.js';
+import { topRuns } from './select.js';
 import type { ReportRun, TagChanges, TopSet } from './types.js';
 
 export function topTagKey(metric: string): string {
@@ -14,7 +16,7 @@ export function topTagKey(metric: string): string {
 /** The changes that bring the runs' tags to the wanted state (pure: for tests and dry runs). */
 export function planTagChanges(runs: readonly ReportRun[], topSets: readonly TopSet[]): TagChanges {
   const wanted = new Set<string>();
-  for (const s of topSets) for (const r of s.top) wanted.add(`${r.runId}\u0000${topTagKey(s.metric)}`);
+  for (const s of topSets) for (const r of topRuns(s)) wanted.add(`${r.runId}\u0000${topTagKey(s.metric)}`);
   const set: TagChanges['set'] = [];
   const removed: TagChanges['removed'] = [];
   for (const run of runs) {
