@@ -5,21 +5,22 @@
  * Selection never sees the test split: settings are ranked on `val/<metric>`, and the numbers the tables and
  * figures publish are the `test/<metric>` scores of what was selected (shared/design.md, "What one run holds").
  */
+import { METRIC_KEYS, PARAM_KEYS, TAGS } from '../tracking/run-record.js';
 import type { RunStatus } from '../tracking/types.js';
 
 /** Tag that marks the run the report itself logs its figures to; such runs are never ranked. */
-export const REPORT_TAG = 'ganstudy.report';
+export const REPORT_TAG = TAGS.report;
 /** Selection scores (every evaluation step), held-out scores (once, the selected checkpoint), training curves. */
-export const VAL_PREFIX = 'val/';
-export const TEST_PREFIX = 'test/';
-export const TRAIN_PREFIX = 'train/';
-/** the checkpoint a trial selected on val/ (its test/ scores are of that step); set by the trial side */
-export const SELECTED_STEP_TAG = 'ganstudy.selected_step';
-export const SELECTION_METRIC_TAG = 'ganstudy.selection_metric';
+export const VAL_PREFIX = METRIC_KEYS.val('');
+export const TEST_PREFIX = METRIC_KEYS.test('');
+export const TRAIN_PREFIX = METRIC_KEYS.train('');
+/** the checkpoint a trial selected on val/ (its test/ scores are of that step) */
+export const SELECTED_STEP_TAG = TAGS.selectedStep;
+export const SELECTION_METRIC_TAG = TAGS.selectionMetric;
 /** param shared by the trials (seeds) of one hyperparameter setting */
-export const SETTING_PARAM = 'setting_id';
+export const SETTING_PARAM = PARAM_KEYS.settingId;
 /** wall time of a whole trial, logged once when it ends */
-export const TRIAL_SECONDS_METRIC = 'perf/trial_seconds';
+export const TRIAL_SECONDS_METRIC = METRIC_KEYS.perf('trial_seconds');
 
 export type Direction = 'higher' | 'lower';
 

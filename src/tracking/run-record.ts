@@ -52,6 +52,8 @@ export const TAGS = {
   dataset: 'ganstudy.dataset',
   phase: 'ganstudy.phase',
   error: 'ganstudy.error',
+  /** marks the run the report logs its figures to; such runs are never ranked */
+  report: 'ganstudy.report',
   /** a warning about the trial's protocol (e.g. a critic that would memorise its validation split) */
   warning: 'ganstudy.warning',
   divergedAtStep: 'ganstudy.diverged_at_step',
@@ -108,6 +110,8 @@ export const METRIC_KEYS = {
   test: (metric: string): string => `test/${metric}`,
   /** the best `val/` value of the run */
   best: (metric: string): string => `best_${metric}`,
+  /** what a trial cost (wall, CPU, tracking), logged once when it ends: `perf/trial_seconds`, … */
+  perf: (name: string): string => `perf/${name}`,
   /** the evaluation step of that best value */
   bestStep: (metric: string): string => `best_${metric}_step`,
   /** the metric of real data (the reference a generated score is read against) */
@@ -127,6 +131,13 @@ export function snakeCase(key: string): string {
 }
 
 type ParamValue = string | number | boolean;
+
+/** Params other modules read back by name (the rest are read as a whole, e.g. the protocol table). */
+export const PARAM_KEYS = {
+  /** shared by the trials (seeds) of one hyperparameter setting: the report ranks settings by it */
+  settingId: 'setting_id',
+  trialId: 'trial_id',
+} as const;
 
 /**
  * A trial as flat MLflow params: snake_case of every hyperparameter, architecture and evaluation-protocol field,
@@ -152,8 +163,8 @@ export function runParams(trial: RecordedTrial): Record<string, ParamValue> {
     steps: trial.steps,
     train_for_unit: trial.trainFor.unit,
     train_for_amount: trial.trainFor.amount,
-    trial_id: trial.trialId,
-    setting_id: trial.settingId,
+    [PARAM_KEYS.trialId]: trial.trialId,
+    [PARAM_KEYS.settingId]: trial.settingId,
     phase: trial.phase,
     metrics: trial.metrics.join(','),
     checkpoint_every: trial.checkpointEvery,

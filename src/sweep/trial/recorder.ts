@@ -36,7 +36,7 @@ function finitePoints(prefix: string, values: Record<string, number>, step: numb
 export function progressPoints(event: ProgressEvent, timestamp: number): MetricPoint[] {
   const { step } = event;
   const points = finitePoints(METRIC_KEYS.train(''), event.losses, step, timestamp);
-  points.push({ key: 'perf/steps_per_sec', value: event.stepsPerSec, step, timestamp });
+  points.push({ key: METRIC_KEYS.perf('steps_per_sec'), value: event.stepsPerSec, step, timestamp });
   for (const [field, key] of Object.entries(COUNTER_METRICS) as [keyof UpdateCounts, string][]) {
     points.push({ key, value: event.counts[field], step, timestamp });
   }
@@ -56,12 +56,12 @@ export function bestScores(evaluations: readonly Evaluation[], step: number, tim
 
 function perfPoints(t: TrialTiming, step: number, timestamp: number): MetricPoint[] {
   const values: Record<string, number> = {
-    'perf/trial_seconds': t.trialSec,
-    'perf/train_seconds': t.trainSec,
-    'perf/eval_seconds': t.evalSec,
-    'perf/tracking_seconds': t.trackingSec,
-    'perf/cpu_seconds': t.cpuSec,
-    'perf/tracking_share': t.trialSec > 0 ? t.trackingSec / t.trialSec : 0,
+    [METRIC_KEYS.perf('trial_seconds')]: t.trialSec,
+    [METRIC_KEYS.perf('train_seconds')]: t.trainSec,
+    [METRIC_KEYS.perf('eval_seconds')]: t.evalSec,
+    [METRIC_KEYS.perf('tracking_seconds')]: t.trackingSec,
+    [METRIC_KEYS.perf('cpu_seconds')]: t.cpuSec,
+    [METRIC_KEYS.perf('tracking_share')]: t.trialSec > 0 ? t.trackingSec / t.trialSec : 0,
   };
   return Object.entries(values).map(([key, value]) => ({ key, value, step, timestamp }));
 }
@@ -115,7 +115,7 @@ export class TrialRecorder {
       points.push(
         ...report.criticCurve.map((c) => ({ key: 'critic/loss', value: c.loss, step: c.step, timestamp: now })),
       );
-      points.push(...finitePoints('perf/eval_', suffixed(report.timings, '_seconds'), step, now));
+      points.push(...finitePoints(METRIC_KEYS.perf('eval_'), suffixed(report.timings, '_seconds'), step, now));
     }
     await this.tracker.logMetrics(this.runId, points);
     if (report.classifier) await this.tracker.setTags(this.runId, { [TAGS.classifier]: report.classifier });
@@ -134,7 +134,7 @@ export class TrialRecorder {
   async testEvaluation(selection: { step: number; metric: string }, report: EvalReport): Promise<void> {
     const now = Date.now();
     const points = finitePoints(METRIC_KEYS.test(''), report.scores, selection.step, now);
-    points.push(...finitePoints('perf/test_eval_', suffixed(report.timings, '_seconds'), this.trial.steps, now));
+    points.push(...finitePoints(METRIC_KEYS.perf('test_eval_'), suffixed(report.timings, '_seconds'), this.trial.steps, now));
     await this.tracker.logMetrics(this.runId, points);
     await this.selection(selection);
   }
