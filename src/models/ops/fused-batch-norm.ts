@@ -10,7 +10,7 @@
  */
 import { tf } from '../../backend/index.js';
 import type { Tensor, layers } from '@tensorflow/tfjs-node';
-import { NATIVE_BACKEND, attr, runNativeOp, type NativeAttr } from './native.js';
+import { NATIVE_BACKEND, attr, registeredLayerClass, runNativeOp, type NativeAttr } from './native.js';
 
 const FORWARD = 'GanstudyFusedBatchNormTrain';
 const GRAD = 'GanstudyFusedBatchNormGrad';
@@ -105,14 +105,7 @@ interface BatchNormalizationFields {
 
 type BatchNormalizationClass = new (args: object) => Layer;
 
-/** tfjs-layers does not export the class itself; its serialization registry holds it */
-function batchNormalizationClass(): BatchNormalizationClass {
-  const entry = tf.serialization.SerializationMap.getMap().classNameMap['BatchNormalization'];
-  if (!entry) throw new Error('tfjs-layers BatchNormalization is not registered');
-  return entry[0] as unknown as BatchNormalizationClass;
-}
-
-const BatchNormalizationBase = batchNormalizationClass();
+const BatchNormalizationBase = registeredLayerClass<BatchNormalizationClass>('BatchNormalization');
 
 /**
  * tf.layers.batchNormalization whose training-mode call runs the fused kernels. Same class name, weights

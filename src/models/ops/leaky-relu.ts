@@ -10,7 +10,7 @@
  */
 import { tf } from '../../backend/index.js';
 import type { Tensor, layers } from '@tensorflow/tfjs-node';
-import { NATIVE_BACKEND, attr, runNativeOp } from './native.js';
+import { NATIVE_BACKEND, attr, registeredLayerClass, runNativeOp } from './native.js';
 
 const FORWARD = 'GanstudyLeakyRelu';
 const GRAD = 'GanstudyLeakyReluGrad';
@@ -68,14 +68,7 @@ export function fusedLeakyRelu<T extends Tensor>(x: T, alpha: number): T {
 type Layer = layers.Layer;
 type LeakyReLUClass = new (args: { alpha: number }) => Layer;
 
-/** tfjs-layers does not export the class itself; its serialization registry holds it */
-function leakyReLUClass(): LeakyReLUClass {
-  const entry = tf.serialization.SerializationMap.getMap().classNameMap['LeakyReLU'];
-  if (!entry) throw new Error('tfjs-layers LeakyReLU is not registered');
-  return entry[0] as unknown as LeakyReLUClass;
-}
-
-const LeakyReLUBase = leakyReLUClass();
+const LeakyReLUBase = registeredLayerClass<LeakyReLUClass>('LeakyReLU');
 
 /**
  * tf.layers.leakyReLU on the fused kernels above (usable under double backprop). Same class name and

@@ -63,3 +63,14 @@ export function fusedOpsEnabled(): boolean {
 export function setFusedOps(on: boolean): void {
   enabled = on;
 }
+
+/**
+ * A tfjs-layers layer class by its registered name: tfjs-layers does not export the classes themselves (LeakyReLU,
+ * ReLU, BatchNormalization), only their serialization registry holds them. The fused layers extend these so that
+ * they keep the class name, weights and serialized form of the TF.js layer.
+ */
+export function registeredLayerClass<C>(className: string): C {
+  const entry = tf.serialization.SerializationMap.getMap().classNameMap[className];
+  if (!entry) throw new Error(`tfjs-layers ${className} is not registered`);
+  return entry[0] as unknown as C;
+}

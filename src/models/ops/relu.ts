@@ -8,7 +8,7 @@
  */
 import { tf } from '../../backend/index.js';
 import type { Tensor, layers } from '@tensorflow/tfjs-node';
-import { NATIVE_BACKEND, attr, runNativeOp } from './native.js';
+import { NATIVE_BACKEND, attr, registeredLayerClass, runNativeOp } from './native.js';
 
 const FORWARD = 'GanstudyRelu';
 const GRAD = 'GanstudyReluGrad';
@@ -59,14 +59,7 @@ export function fusedRelu<T extends Tensor>(x: T): T {
 type Layer = layers.Layer;
 type ReLUClass = new (args?: object) => Layer;
 
-/** tfjs-layers does not export the class itself; its serialization registry holds it */
-function reLUClass(): ReLUClass {
-  const entry = tf.serialization.SerializationMap.getMap().classNameMap['ReLU'];
-  if (!entry) throw new Error('tfjs-layers ReLU is not registered');
-  return entry[0] as unknown as ReLUClass;
-}
-
-const ReLUBase = reLUClass();
+const ReLUBase = registeredLayerClass<ReLUClass>('ReLU');
 
 /**
  * tf.layers.reLU (without maxValue) on the fused kernels above. Same class name and serialized form as the
