@@ -18,9 +18,9 @@
  * (gradients.ts), not at import.
  */
 import { z } from 'zod';
-import type { LayersModel, Scalar, Tensor, Tensor4D, Variable } from '@tensorflow/tfjs-node';
+import type { LayersModel, Optimizer, Scalar, Tensor, Tensor4D, Variable } from '@tensorflow/tfjs-node';
 import { tf } from '../src/backend/index.js';
-import { createRng } from '../src/util/rng.js';
+import { createRng, type Rng } from '../src/util/rng.js';
 import { registerComparisonGradients } from './gradients.js';
 import { drawIndices, shuffledBatches, type CriticBuilder, type ImageSampler, type ImageSplit } from './sources.js';
 
@@ -94,7 +94,42 @@ const NumericOptionsSchema = z.object({
 
 const EVAL_BATCH = 256;
 
+type CriticSettings = z.infer<typeof NumericOptionsSchema>;
+type ImageShape = [number, number, number];
+type Estimate = IndependentCriticResult['estimates'][number];
+
 export async function independentCritic(opts: IndependentCriticOptions): Promise<IndependentCriticResult> {
+  const o = parseCriticOptions(opts);
+  registerComparisonGradients();
+  // the order of draws from this stream fixes the critic, the estimate images and every batch
+  const rng = createRng(o.seed);
+  const shape = imageShape(opts.train);
+  const critic = await opts.buildCritic({ shape, width: o.width, seed: rng.seed() });
+  assertSingleOutput(critic, shape);
+  try {
+    const nEval = Math.min(o.evalSamples ?? 10_000, opts.evalSplit.size);
+    const estimate = criticEstimator(critic, opts, shape, nEval, [rng.seed(), rng.seed(), rng.seed()]);
+    const { curve, estimates } = trainCritic(critic, opts, o, shape, rng, estimate);
+    // final estimates: one mean over fresh samples, shared by both so their difference is only the real images
+    const final = estimate(o.steps);
+    estimates.push(final);
+    const { batchSize, lr, beta1, beta2, gpLambda, seed, width } = o;
+    return {
+      w: final.w,
+      wTrain: final.wTrain,
+      curve,
+      estimates,
+      steps: o.steps,
+      evalSamples: nEval,
+      settings: { batchSize, lr, beta1, beta2, gpLambda, seed, width },
+    };
+  } finally {
+    critic.dispose();
+  }
+}
+
+/** Fills in the protocol's defaults and rejects options the critic cannot run with. */
+function parseCriticOptions(opts: IndependentCriticOptions): CriticSettings {
   const parsed = NumericOptionsSchema.safeParse({
     steps: opts.steps,
     batchSize: opts.batchSize ?? 64,
@@ -111,94 +146,131 @@ export async function independentCritic(opts: IndependentCriticOptions): Promise
     const issue = parsed.error.issues[0];
     throw new Error(`independentCritic: option '${issue?.path.join('.')}' is invalid: ${issue?.message}`);
   }
-  const o = parsed.data;
   if (typeof opts.buildCritic !== 'function') {
     throw new Error('independentCritic: pass `buildCritic` (e.g. the dataset discriminator without batch norm)');
   }
   if (opts.train.size === 0) throw new Error(`independentCritic: the training split '${opts.train.name}' is empty`);
-  if (opts.evalSplit.size === 0) throw new Error(`independentCritic: the evaluation split '${opts.evalSplit.name}' is empty`);
+  if (opts.evalSplit.size === 0) {
+    throw new Error(`independentCritic: the evaluation split '${opts.evalSplit.name}' is empty`);
+  }
+  return parsed.data;
+}
 
-  registerComparisonGradients();
-  const rng = createRng(o.seed);
-  const probe = opts.train.batch([0]);
-  const shape = probe.x.shape.slice(1) as [number, number, number];
+/** [H, W, C] of the split's images, read from a one-image batch. */
+function imageShape(split: ImageSplit): ImageShape {
+  const probe = split.batch([0]);
+  const shape = probe.x.shape.slice(1) as ImageShape;
   probe.x.dispose();
   probe.y?.dispose();
+  return shape;
+}
 
-  const critic = await opts.buildCritic({ shape, width: o.width, seed: rng.seed() });
-  assertSingleOutput(critic, shape);
-
-  const optimizer = tf.train.adam(o.lr, o.beta1, o.beta2);
-  const vars = critic.trainableWeights.map((w) => w.read() as Variable);
-  const curveEvery = o.curveEvery ?? Math.max(1, Math.floor(o.steps / 200));
-  const curve: CriticCurvePoint[] = [];
-  // the estimates use the same images and samples whenever they are taken, so they differ only by training
-  const nEval = Math.min(o.evalSamples ?? 10_000, opts.evalSplit.size);
+/**
+ * Ŵ on the evaluation split and on the critic's training images, after `step`. The estimates use the same images
+ * and samples whenever they are taken, so they differ only by training.
+ */
+function criticEstimator(
+  critic: LayersModel,
+  opts: IndependentCriticOptions,
+  shape: ImageShape,
+  nEval: number,
+  seeds: readonly [number, number, number],
+): (step: number) => Estimate {
   const nTrain = Math.min(nEval, opts.train.size);
-  const estimateSeeds = [rng.seed(), rng.seed(), rng.seed()] as const;
-  const estimate = (step: number) => {
-    const meanFake = meanCriticOnSamples(critic, opts.sample, nEval, estimateSeeds[0], shape);
-    const meanTest = meanCriticOnSplit(critic, opts.evalSplit, nEval, estimateSeeds[1]);
-    const meanTrain = meanCriticOnSplit(critic, opts.train, nTrain, estimateSeeds[2]);
+  return (step) => {
+    const meanFake = meanCriticOnSamples(critic, opts.sample, nEval, seeds[0], shape);
+    const meanTest = meanCriticOnSplit(critic, opts.evalSplit, nEval, seeds[1]);
+    const meanTrain = meanCriticOnSplit(critic, opts.train, nTrain, seeds[2]);
     return { step, w: meanTest - meanFake, wTrain: meanTrain - meanFake };
   };
-  const estimateAt = new Set((opts.estimateAt ?? []).filter((k) => k < o.steps));
-  const estimates: { step: number; w: number; wTrain: number }[] = [];
-  const realBatches = shuffledBatches(opts.train, Math.min(o.batchSize, opts.train.size), rng.seed());
-  const fOf = (x: Tensor): Tensor => critic.apply(x, { training: true }) as Tensor;
+}
 
+/** The K critic updates; keeps the training curve and the estimates asked for at intermediate steps. */
+function trainCritic(
+  critic: LayersModel,
+  opts: IndependentCriticOptions,
+  o: CriticSettings,
+  shape: ImageShape,
+  rng: Rng,
+  estimate: (step: number) => Estimate,
+): { curve: CriticCurvePoint[]; estimates: Estimate[] } {
+  const curveEvery = o.curveEvery ?? Math.max(1, Math.floor(o.steps / 200));
+  const curve: CriticCurvePoint[] = [];
+  const estimateAt = new Set((opts.estimateAt ?? []).filter((k) => k < o.steps));
+  const estimates: Estimate[] = [];
+  const realBatches = shuffledBatches(opts.train, Math.min(o.batchSize, opts.train.size), rng.seed());
+  const optimizer = tf.train.adam(o.lr, o.beta1, o.beta2);
+  const vars = critic.trainableWeights.map((w) => w.read() as Variable);
   try {
     for (let step = 1; step <= o.steps; step++) {
       const next = realBatches.next();
-      if (next.done) throw new Error(`independentCritic: the batch stream of split '${opts.train.name}' ended at step ${step}`);
+      if (next.done) {
+        throw new Error(`independentCritic: the batch stream of split '${opts.train.name}' ended at step ${step}`);
+      }
       const real = next.value;
       const fake = opts.sample(real.shape[0], rng.seed());
       assertImages(fake, shape, 'sample(n, seed)');
       const eps = tf.randomUniform([real.shape[0], 1, 1, 1], 0, 1, 'float32', rng.seed());
-      let wBatch: Tensor | undefined;
-      let gpTerm: Tensor | undefined;
-      const { value, grads } = tf.variableGrads(() => {
-        const fReal = fOf(real).mean();
-        const fFake = fOf(fake).mean();
-        const xHat = real.add(eps.mul(fake.sub(real)));
-        // ∇_x̂ f(x̂) per example: the sum over the batch decouples the examples (no batch norm)
-        const gradX = tf.grad((x: Tensor) => fOf(x).sum())(xHat);
-        // ε inside the root keeps the penalty's own gradient finite where ∇f = 0
-        const norm = gradX.square().sum([1, 2, 3]).add(1e-12).sqrt();
-        const gp = norm.sub(1).square().mean();
-        wBatch = tf.keep(fReal.sub(fFake));
-        gpTerm = tf.keep(gp);
-        return fFake.sub(fReal).add(gp.mul(o.gpLambda)) as Scalar;
-      }, vars);
-      optimizer.applyGradients(grads as unknown as Record<string, Variable>);
-      const record = step % curveEvery === 0 || step === o.steps || step === 1;
-      if (record) {
-        const loss = value.dataSync()[0];
-        const w = wBatch!.dataSync()[0];
-        if (!Number.isFinite(loss)) throw new Error(`independentCritic: the critic loss became ${loss} at step ${step}`);
-        curve.push({ step, loss, w, gp: gpTerm!.dataSync()[0] });
-        opts.onProgress?.({ step, steps: o.steps, loss, w });
+      const update = wganGpUpdate(critic, optimizer, vars, { real, fake, eps }, o.gpLambda);
+      if (step % curveEvery === 0 || step === o.steps || step === 1) {
+        const point = curvePoint(step, update);
+        curve.push(point);
+        opts.onProgress?.({ step, steps: o.steps, loss: point.loss, w: point.w });
       }
-      tf.dispose([real, fake, eps, value, wBatch!, gpTerm!, ...Object.values(grads)]);
+      tf.dispose([real, fake, eps, update.loss, update.w, update.gp]);
       if (estimateAt.has(step)) estimates.push(estimate(step));
     }
-
-    // final estimates: one mean over fresh samples, shared by both so their difference is only the real images
-    const final = estimate(o.steps);
-    estimates.push(final);
-    return {
-      w: final.w,
-      wTrain: final.wTrain,
-      curve,
-      estimates,
-      steps: o.steps,
-      evalSamples: nEval,
-      settings: { batchSize: o.batchSize, lr: o.lr, beta1: o.beta1, beta2: o.beta2, gpLambda: o.gpLambda, seed: o.seed, width: o.width },
-    };
+    return { curve, estimates };
   } finally {
     optimizer.dispose();
-    critic.dispose();
   }
+}
+
+/** The tensors of one critic update, kept for the curve; the caller disposes them. */
+interface CriticUpdate {
+  loss: Scalar;
+  /** mean f(real) − mean f(fake) on the batch */
+  w: Tensor;
+  /** the gradient-penalty term (before λ) */
+  gp: Tensor;
+}
+
+/** One WGAN-GP critic step on (real, fake), ε the per-example interpolation weights. */
+function wganGpUpdate(
+  critic: LayersModel,
+  optimizer: Optimizer,
+  vars: Variable[],
+  batch: { real: Tensor; fake: Tensor; eps: Tensor },
+  gpLambda: number,
+): CriticUpdate {
+  const { real, fake, eps } = batch;
+  const fOf = (x: Tensor): Tensor => critic.apply(x, { training: true }) as Tensor;
+  let w: Tensor | undefined;
+  let gp: Tensor | undefined;
+  const { value, grads } = tf.variableGrads(() => {
+    const fReal = fOf(real).mean();
+    const fFake = fOf(fake).mean();
+    const xHat = real.add(eps.mul(fake.sub(real)));
+    // ∇_x̂ f(x̂) per example: the sum over the batch decouples the examples (no batch norm)
+    const gradX = tf.grad((x: Tensor) => fOf(x).sum())(xHat);
+    // ε inside the root keeps the penalty's own gradient finite where ∇f = 0
+    const norm = gradX.square().sum([1, 2, 3]).add(1e-12).sqrt();
+    const penalty = norm.sub(1).square().mean();
+    w = tf.keep(fReal.sub(fFake));
+    gp = tf.keep(penalty);
+    return fFake.sub(fReal).add(penalty.mul(gpLambda)) as Scalar;
+  }, vars);
+  optimizer.applyGradients(grads as unknown as Record<string, Variable>);
+  tf.dispose(Object.values(grads));
+  return { loss: value, w: w!, gp: gp! };
+}
+
+/** Reads one update's numbers back; a non-finite loss stops the run. */
+function curvePoint(step: number, update: CriticUpdate): CriticCurvePoint {
+  const loss = update.loss.dataSync()[0];
+  const w = update.w.dataSync()[0];
+  if (!Number.isFinite(loss)) throw new Error(`independentCritic: the critic loss became ${loss} at step ${step}`);
+  return { step, loss, w, gp: update.gp.dataSync()[0] };
 }
 
 /**

@@ -155,6 +155,16 @@ export function pivotedCholesky(A: Float64Array, n: number): { L: Float64Array; 
  * implicit QL algorithm with Wilkinson-type shifts (Numerical Recipes tred2/tqli, values only).
  */
 export function symmetricEigenvalues(S: Float64Array, n: number): Float64Array {
+  const { d, e } = householderTridiagonal(S, n);
+  tridiagonalQlEigenvalues(d, e);
+  return d;
+}
+
+/**
+ * Householder reduction (tred2, values only): the diagonal d and the subdiagonal e (e[i] couples i − 1 and i,
+ * e[0] is scratch) of a tridiagonal matrix similar to S.
+ */
+function householderTridiagonal(S: Float64Array, n: number): { d: Float64Array; e: Float64Array } {
   const a = Float64Array.from(S.subarray(0, n * n));
   const d = new Float64Array(n);
   const e = new Float64Array(n);
@@ -210,7 +220,15 @@ export function symmetricEigenvalues(S: Float64Array, n: number): Float64Array {
     }
   }
   for (let i = 0; i < n; i++) d[i] = a[i * n + i]!;
-  // implicit QL on the tridiagonal (d, e)
+  return { d, e };
+}
+
+/**
+ * Implicit QL with Wilkinson-type shifts (tqli, values only) on the tridiagonal (d, e) from householderTridiagonal:
+ * leaves the eigenvalues in d (unsorted); e is used as scratch.
+ */
+function tridiagonalQlEigenvalues(d: Float64Array, e: Float64Array): void {
+  const n = d.length;
   for (let i = 1; i < n; i++) e[i - 1] = e[i]!;
   if (n > 0) e[n - 1] = 0;
   for (let l = 0; l < n; l++) {
@@ -255,7 +273,6 @@ export function symmetricEigenvalues(S: Float64Array, n: number): Float64Array {
       }
     } while (m !== l);
   }
-  return d;
 }
 
 /** tr (Σ1 Σ2)^½ for symmetric PSD Σ1, Σ2 (n × n row-major), via pivoted Cholesky of Σ1 (see the module comment). */

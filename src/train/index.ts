@@ -81,133 +81,199 @@ function checkResumable(state: TrainerState, dir: string, model: string, rows: n
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export async function train(opts: TrainOptions): Promise<TrainResult> {
+  const options = parseTrainOptions(opts);
+  assertTrainingBackend();
+  const rows = rowsPerStep(options.model.config);
+  const run = new TrainingRun(options, rows, await resumePosition(options, rows));
+  run.start();
+  if (run.position.step >= options.steps) return run.result('finished');
+  return run.loop();
+}
+
+/** Validates the numeric options and makes the run folder absolute. */
+function parseTrainOptions(opts: TrainOptions): TrainOptions {
   const parsed = NumericOptionsSchema.safeParse(opts);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new Error(`train: invalid options: ${issues}`);
   }
-  assertTrainingBackend();
-  const { model, data, steps, seed, checkpointEvery, sampleEvery, logEvery, signal } = opts;
-  const runDir = path.resolve(opts.runDir);
-  const emit = (e: TrainEvent): void => opts.onEvent?.(e);
-  const config = model.config;
-  const rows = rowsPerStep(config);
+  return { ...opts, runDir: path.resolve(opts.runDir) };
+}
 
-  // --- resume ---------------------------------------------------------------------------------------------------
-  let step = 0;
-  let nextBatch = 0;
-  let resumedFrom: number | null = null;
-  let lastLosses: Losses = {};
-  let lastCheckpoint: { step: number; dir: string } | null = null;
+/** Where a run stands; advanced by each completed step and saved in every checkpoint. */
+interface RunPosition {
+  step: number;
+  nextBatch: number;
+  resumedFrom: number | null;
+  lastLosses: Losses;
+  lastCheckpoint: { step: number; dir: string } | null;
+}
+
+/** Restores the newest valid checkpoint into the model (unless it already holds it) and returns its position. */
+async function resumePosition(opts: TrainOptions, rows: number): Promise<RunPosition> {
+  const { model, runDir, seed } = opts;
   const known = modelPositions.get(model);
   const latest = await loadLatestCheckpoint(runDir, model, {
     warn: opts.warn ?? ((line) => void process.stderr.write(`${line}\n`)),
-    check: (state, ckpt) => checkResumable(state, ckpt.dir, config.model, rows, seed),
+    check: (state, ckpt) => checkResumable(state, ckpt.dir, model.config.model, rows, seed),
     // consecutive train() calls on one model in this process: the model already holds that checkpoint's state
     skipLoad: (state) => known !== undefined && known.runDir === runDir && known.step === state.step,
   });
   if (latest) {
-    step = latest.state.step;
-    nextBatch = latest.state.nextBatch;
-    lastLosses = latest.state.lastLosses;
-    resumedFrom = latest.state.step;
-    lastCheckpoint = { step: latest.step, dir: latest.dir };
-  } else if (known && known.step !== 0) {
-    throw new Error(`train: this model was already trained (step ${known.step}) but ${runDir} holds no checkpoint; create a fresh model`);
+    const { step, nextBatch, lastLosses } = latest.state;
+    return { step, nextBatch, lastLosses, resumedFrom: step, lastCheckpoint: { step: latest.step, dir: latest.dir } };
   }
-  modelPositions.set(model, { runDir, step });
-  emit({ type: 'start', step, totalSteps: steps, resumedFrom });
+  if (known && known.step !== 0) {
+    throw new Error(
+      `train: this model was already trained (step ${known.step}) but ${runDir} holds no checkpoint; ` +
+        'create a fresh model',
+    );
+  }
+  return { step: 0, nextBatch: 0, resumedFrom: null, lastLosses: {}, lastCheckpoint: null };
+}
 
-  const stateAt = (): TrainerState => ({
-    format: 'ganstudy-trainer-v1',
-    step,
-    nextBatch,
-    rowsPerStep: rows,
-    dataSeed: seed,
-    model: config.model,
-    modelSeed: config.seed,
-    lastLosses,
-    savedAt: new Date().toISOString(),
-  });
-  const checkpoint = async (): Promise<void> => {
-    if (lastCheckpoint?.step === step) return;
-    const dir = await writeCheckpoint(runDir, model, stateAt(), KEEP_CHECKPOINTS);
-    lastCheckpoint = { step, dir };
-    emit({ type: 'checkpoint', step, dir });
-  };
-  const samples = async (): Promise<void> => {
-    const file = path.join(runDir, 'samples', `step-${step}.png`);
-    const x = model.sample(SAMPLE_GRID_SIZE, sampleSeed(seed));
+/** The loss window and step rates behind 'progress' events. */
+class ProgressMeter {
+  private readonly window: Losses[] = [];
+  private windowStart = performance.now();
+  // for the ETA: the rate over the whole of this call, which is steadier than one window's
+  private readonly callStart = performance.now();
+
+  constructor(private readonly callStartStep: number) {}
+
+  add(losses: Losses): void {
+    this.window.push(losses);
+  }
+
+  /** The 'progress' event after `step`; starts a new window. */
+  report(step: number, totalSteps: number, config: GanModel['config']): TrainEvent {
+    const now = performance.now();
+    const stepsPerSec = this.window.length / Math.max((now - this.windowStart) / 1000, 1e-9);
+    const overallRate = (step - this.callStartStep) / Math.max((now - this.callStart) / 1000, 1e-9);
+    const event: TrainEvent = {
+      type: 'progress',
+      step,
+      totalSteps,
+      losses: meanLosses(this.window),
+      stepsPerSec,
+      etaSec: (totalSteps - step) / overallRate,
+      counts: countsAfter(config, step),
+    };
+    this.window.length = 0;
+    this.windowStart = performance.now();
+    return event;
+  }
+}
+
+/** One train() call: its position, the step loop, and the progress/sample/checkpoint bookkeeping after each step. */
+class TrainingRun {
+  constructor(
+    private readonly opts: TrainOptions,
+    private readonly rows: number,
+    readonly position: RunPosition,
+  ) {}
+
+  start(): void {
+    const { step, resumedFrom } = this.position;
+    this.remember(step);
+    this.emit({ type: 'start', step, totalSteps: this.opts.steps, resumedFrom });
+  }
+
+  async loop(): Promise<TrainResult> {
+    const { model, data, seed, steps, signal } = this.opts;
+    const pos = this.position;
+    const stream = data.batches(this.rows, seed, pos.nextBatch);
+    const progress = new ProgressMeter(pos.step);
+    while (pos.step < steps) {
+      if (signal?.aborted) return this.abort();
+      const losses = tf.tidy(() => {
+        const batch = stream.next().value as { x: Parameters<GanModel['trainStep']>[0] };
+        return model.trainStep(batch.x);
+      });
+      if (firstNonFinite(losses) !== null) return this.diverge(losses);
+      pos.step++;
+      pos.nextBatch++;
+      pos.lastLosses = losses;
+      progress.add(losses);
+      this.remember(pos.step);
+      await this.afterStep(progress);
+      // lets an abort signal (SIGINT handler) and pending I/O run between synchronous training steps
+      await yieldToEventLoop();
+    }
+    return this.result('finished');
+  }
+
+  /** Progress, then sample grid, then checkpoint, each when its interval (or the last step) comes round. */
+  private async afterStep(progress: ProgressMeter): Promise<void> {
+    const { steps, logEvery, sampleEvery, checkpointEvery } = this.opts;
+    const { step } = this.position;
+    if (step % logEvery === 0 || step === steps) this.emit(progress.report(step, steps, this.opts.model.config));
+    if (sampleEvery > 0 && (step % sampleEvery === 0 || step === steps)) await this.samples();
+    if (step % checkpointEvery === 0 || step === steps) await this.checkpoint();
+  }
+
+  private async abort(): Promise<TrainResult> {
+    await this.checkpoint();
+    this.remember(this.position.step);
+    return this.result('aborted');
+  }
+
+  private diverge(losses: Losses): TrainResult {
+    // the model now holds the diverged state: forget its position so a later call reloads the last checkpoint
+    this.remember(-1);
+    const divergedAt = this.position.step + 1;
+    this.emit({ type: 'diverged', step: divergedAt, losses });
+    return { ...this.result('diverged'), step: divergedAt, lastLosses: losses };
+  }
+
+  private async checkpoint(): Promise<void> {
+    const pos = this.position;
+    if (pos.lastCheckpoint?.step === pos.step) return;
+    const dir = await writeCheckpoint(this.opts.runDir, this.opts.model, this.trainerState(), KEEP_CHECKPOINTS);
+    pos.lastCheckpoint = { step: pos.step, dir };
+    this.emit({ type: 'checkpoint', step: pos.step, dir });
+  }
+
+  private async samples(): Promise<void> {
+    const { step } = this.position;
+    const file = path.join(this.opts.runDir, 'samples', `step-${step}.png`);
+    const x = this.opts.model.sample(SAMPLE_GRID_SIZE, sampleSeed(this.opts.seed));
     try {
       await saveImageGrid(x, file);
     } finally {
       x.dispose();
     }
-    emit({ type: 'samples', step, path: file });
-  };
-  const result = (status: TrainResult['status']): TrainResult => ({
-    status,
-    step,
-    resumedFrom,
-    lastLosses,
-    checkpointDir: lastCheckpoint?.dir ?? null,
-  });
-
-  if (step >= steps) return result('finished');
-
-  // --- the loop -------------------------------------------------------------------------------------------------
-  const stream = data.batches(rows, seed, nextBatch);
-  const window: Losses[] = [];
-  let windowStart = performance.now();
-  // for the ETA: the rate over the whole of this call, which is steadier than one window's
-  const loopStart = performance.now();
-  const loopStartStep = step;
-  while (step < steps) {
-    if (signal?.aborted) {
-      await checkpoint();
-      modelPositions.set(model, { runDir, step });
-      return result('aborted');
-    }
-    const losses = tf.tidy(() => {
-      const batch = stream.next().value as { x: Parameters<GanModel['trainStep']>[0] };
-      return model.trainStep(batch.x);
-    });
-    const bad = firstNonFinite(losses);
-    if (bad !== null) {
-      // the model now holds the diverged state: forget its position so a later call reloads the last checkpoint
-      modelPositions.set(model, { runDir, step: -1 });
-      const divergedAt = step + 1;
-      emit({ type: 'diverged', step: divergedAt, losses });
-      return { ...result('diverged'), step: divergedAt, lastLosses: losses };
-    }
-    step++;
-    nextBatch++;
-    lastLosses = losses;
-    window.push(losses);
-    modelPositions.set(model, { runDir, step });
-
-    if (step % logEvery === 0 || step === steps) {
-      const now = performance.now();
-      const stepsPerSec = window.length / Math.max((now - windowStart) / 1000, 1e-9);
-      const overallRate = (step - loopStartStep) / Math.max((now - loopStart) / 1000, 1e-9);
-      emit({
-        type: 'progress',
-        step,
-        totalSteps: steps,
-        losses: meanLosses(window),
-        stepsPerSec,
-        etaSec: (steps - step) / overallRate,
-        counts: countsAfter(config, step),
-      });
-      window.length = 0;
-      windowStart = performance.now();
-    }
-    if (sampleEvery > 0 && (step % sampleEvery === 0 || step === steps)) await samples();
-    if (step % checkpointEvery === 0 || step === steps) await checkpoint();
-    // lets an abort signal (SIGINT handler) and pending I/O run between synchronous training steps
-    await yieldToEventLoop();
+    this.emit({ type: 'samples', step, path: file });
   }
-  return result('finished');
+
+  private trainerState(): TrainerState {
+    const { step, nextBatch, lastLosses } = this.position;
+    const config = this.opts.model.config;
+    return {
+      format: 'ganstudy-trainer-v1',
+      step,
+      nextBatch,
+      rowsPerStep: this.rows,
+      dataSeed: this.opts.seed,
+      model: config.model,
+      modelSeed: config.seed,
+      lastLosses,
+      savedAt: new Date().toISOString(),
+    };
+  }
+
+  result(status: TrainResult['status']): TrainResult {
+    const { step, resumedFrom, lastLosses, lastCheckpoint } = this.position;
+    return { status, step, resumedFrom, lastLosses, checkpointDir: lastCheckpoint?.dir ?? null };
+  }
+
+  private remember(step: number): void {
+    modelPositions.set(this.opts.model, { runDir: this.opts.runDir, step });
+  }
+
+  private emit(event: TrainEvent): void {
+    this.opts.onEvent?.(event);
+  }
 }
 
 /** Per-key means over a window of steps (keys missing from a step are averaged over the steps that have them). */
