@@ -219,7 +219,7 @@ async function benchMetricsEndToEnd(o: Options): Promise<Record<string, number>>
     const classifier = await getDatasetClassifier(mnist, { steps: 1, seed: 1, cacheDir });
     const images = tf.randomUniform([10_000, 28, 28, 3], -1, 1, 'float32', 3) as Tensor4D;
     inceptionScore(images, classifier, { splits: 10, batchSize: 500 }); // warm-up
-    let t0 = performance.now();
+    const t0 = performance.now();
     inceptionScore(images, classifier, { splits: 10, batchSize: 500 });
     out.is_classifier_10000_ms = performance.now() - t0;
     images.dispose();

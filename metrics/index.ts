@@ -57,15 +57,15 @@ export {
 export { inceptionScore, type ImageInceptionScore, type InceptionScoreOptions } from './inception-score-images.js';
 
 // what callers provide
-export {
-  type ImageSampler,
-  type ImageSource,
-  type ImageBatch,
-  type ImageSplit,
-  type LabelledSplit,
-  type LabelledImageData,
-  type CriticSpec,
-  type CriticBuilder,
+export type {
+  ImageSampler,
+  ImageSource,
+  ImageBatch,
+  ImageSplit,
+  LabelledSplit,
+  LabelledImageData,
+  CriticSpec,
+  CriticBuilder,
 } from './sources.js';
 
 // the independent Wasserstein critic (§5.3)

@@ -170,7 +170,7 @@ function combine(stats: Float32Array, n: number, ch: number, weights: readonly n
     for (let c = 0; c < ch; c++) {
       let p = 1;
       const base = (i * ch + c) * levels;
-      for (let k = 0; k < levels; k++) p *= Math.pow(Math.max(stats[base + k]!, 0), weights[k]!);
+      for (let k = 0; k < levels; k++) p *= Math.max(stats[base + k]!, 0) ** weights[k]!;
       acc += p;
     }
     res[i] = acc / ch;

@@ -310,7 +310,7 @@ describe('progress line', () => {
     type: 'progress',
     step: 120,
     totalSteps: 400,
-    losses: { d: 0.69314, g: 1.2149 },
+    losses: { d: 0.69321, g: 1.2149 },
     stepsPerSec: 3.42,
     etaSec: 82,
     counts: { generatorUpdates: 120, discriminatorUpdates: 120, examplesSeen: 7680 },

@@ -13,7 +13,7 @@ import { BYTE_TO_UNIT } from './split.js';
 export function unitToByte(v: number): number {
   if (!(v > -1)) return 0; // also NaN
   const b = Math.round((v + 1) * 127.5);
-  return b > 255 ? 255 : b;
+  return Math.min(b , 255);
 }
 
 export interface GridOptions {

@@ -48,7 +48,7 @@ export function readMnistPackage(): GrayDigits {
     const bytes = new Uint8Array(values.length);
     for (let i = 0; i < values.length; i++) {
       const v = Math.round((values[i] as number) * 255);
-      bytes[i] = v < 0 ? 0 : v > 255 ? 255 : v;
+      bytes[i] = v < 0 ? 0 : Math.min(v , 255);
     }
     perClass.push(bytes);
     count += values.length / PIXELS;

@@ -337,7 +337,7 @@ export function rankSettings(trials: Trial[], runs: Run[], metric: MetricName): 
     if (run.info.status !== 'FINISHED') continue;
     const trial = byTrial.get(run.tags['ganstudy.trial_id'] ?? '');
     const value = validationRanking(run, metric);
-    if (!trial || trial.phase !== 'grid' || value === null) continue;
+    if (trial?.phase !== 'grid' || value === null) continue;
     const s = scores.get(trial.settingId) ?? { sum: 0, n: 0, example: trial };
     s.sum += value;
     s.n += 1;
