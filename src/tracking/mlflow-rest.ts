@@ -89,6 +89,14 @@ export class TrackingUnavailableError extends Error {}
 /** a request in flight when the command began to stop: not an outage */
 class RequestCutError extends TrackingUnavailableError {}
 
+/**
+ * MLflow upserts (experiment tags, dataset inputs, run tags) without a lock: two processes writing the same row at
+ * once make one fail on the unique key (sqlite IntegrityError, PostgreSQL duplicate key), and the same request
+ * succeeds once the other row exists. Retried like an outage, but not reported as one.
+ */
+class StoreRaceError extends TrackingUnavailableError {}
+const STORE_RACE = /IntegrityError|UNIQUE constraint failed|duplicate key value/;
+
 /** the server answered and refused (4xx other than 429) */
 export class MlflowApiError extends Error {
   constructor(
@@ -353,6 +361,7 @@ export class MlflowRestTracker implements Tracker {
       } catch {
         // not MLflow's JSON error body
       }
+      if (res.status === 400 && code !== 'RESOURCE_ALREADY_EXISTS' && STORE_RACE.test(message)) throw new StoreRaceError(`${what}: a concurrent write of the same row`);
       const hint = res.status === 401 || res.status === 403 ? ' (set MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD)' : '';
       throw new MlflowApiError(redactSecrets(`${what}: HTTP ${res.status}${code ? ` ${code}` : ''}: ${message}${hint}`), res.status, code);
     }
@@ -401,7 +410,7 @@ export class MlflowRestTracker implements Tracker {
 
   /** one line when an outage begins (the first retry), one when it ends: never one per retry */
   private markDown(e: Error): void {
-    if (this.downSince !== undefined || e instanceof RequestCutError) return;
+    if (this.downSince !== undefined || e instanceof RequestCutError || e instanceof StoreRaceError) return;
     this.downSince = Date.now();
     this.resent = 0;
     this.status(`tracking: ${e.message}; retrying with backoff, writes kept in memory and in ${this.journal.file}`);
