@@ -134,6 +134,8 @@ export interface RestTrackerOptions {
 export const CREATE_TOKEN_TAG = 'ganstudy.create_token';
 /** one attempt, no longer than this, per request made once the signal has aborted */
 const STOPPING_TIMEOUT_MS = 5_000;
+/** after an outage is reported, further ones within this time are summed up instead of reported one by one */
+const FLAP_QUIET_MS = 30_000;
 
 export interface BatchStats {
   requests: number;
@@ -245,6 +247,10 @@ export class MlflowRestTracker implements Tracker {
   /** writes sent again because the answer to an earlier attempt was lost, during the current outage */
   private resent = 0;
   private failedInFlight = false;
+  /** outages until this time are counted, not reported one by one (a flaky link) */
+  private quietUntil = 0;
+  private quietOutage = false;
+  private blips = 0;
   private closed = false;
   readonly stats: BatchStats = { requests: 0, metrics: 0, params: 0, tags: 0, latenciesMs: [], entities: [] };
 
@@ -408,20 +414,35 @@ export class MlflowRestTracker implements Tracker {
     return this.retrying(() => this.once(method, endpoint, schema, args));
   }
 
-  /** one line when an outage begins (the first retry), one when it ends: never one per retry */
+  /**
+   * One line when an outage begins (the first retry), one when it ends: never one per retry. A flaky link (outages
+   * within FLAP_QUIET_MS of the last one reported) is counted silently and summed up in the next line or on close.
+   */
   private markDown(e: Error): void {
     if (this.downSince !== undefined || e instanceof RequestCutError || e instanceof StoreRaceError) return;
     this.downSince = Date.now();
-    this.resent = 0;
+    this.quietOutage = this.downSince < this.quietUntil;
+    if (this.quietOutage) return void this.blips++;
     this.status(`tracking: ${e.message}; retrying with backoff, writes kept in memory and in ${this.journal.file}`);
   }
 
   private markUp(): void {
     if (this.downSince === undefined) return;
     const sec = ((Date.now() - this.downSince) / 1000).toFixed(1);
-    const resent = this.resent > 0 ? `; ${this.resent} write(s) sent again (already held ones were dropped)` : '';
-    this.status(`tracking: ${this.shownUri} answers again after ${sec} s; ${this.queue.length} write(s) still queued${resent}`);
     this.downSince = undefined;
+    if (this.quietOutage) return;
+    this.status(`tracking: ${this.shownUri} answers again after ${sec} s; ${this.queue.length} write(s) still queued${this.interruptions()}`);
+    this.quietUntil = Date.now() + FLAP_QUIET_MS;
+  }
+
+  /** the writes sent again and the short interruptions not reported one by one, since the last line said so */
+  private interruptions(): string {
+    const parts: string[] = [];
+    if (this.blips > 0) parts.push(`${this.blips} more short interruption(s), each retried`);
+    if (this.resent > 0) parts.push(`${this.resent} write(s) sent again after a lost answer (already held ones dropped)`);
+    this.blips = 0;
+    this.resent = 0;
+    return parts.length > 0 ? `; ${parts.join('; ')}` : '';
   }
 
   // ---------- experiments ----------
@@ -740,7 +761,8 @@ export class MlflowRestTracker implements Tracker {
       bytes += size;
     }
     if (this.verify.has(runId) && metrics > 0) {
-      const points = await this.serverPoints(runId, false).catch((e: unknown) => {
+      // each request retried on its own: a flaky link must not restart a read of many keys from the beginning
+      const points = await this.serverPoints(runId, true).catch((e: unknown) => {
         if (e instanceof MlflowApiError) return undefined; // the run is gone: let log-batch report it
         throw e;
       });
@@ -819,6 +841,8 @@ export class MlflowRestTracker implements Tracker {
   async close(): Promise<void> {
     try {
       await this.flush();
+      const summary = this.interruptions();
+      if (summary) this.status(`tracking: ${this.shownUri}${summary.replace(/^;/, ':')}`);
     } finally {
       this.closed = true;
       if (this.queue.length === 0) this.journal.clear();
