@@ -174,7 +174,8 @@ async function audit(fault: string, name: string, trials: number): Promise<void>
       points += hist.length;
       duplicated += hist.length - new Set(hist.map((p) => p.step)).size;
     }
-    const curve = new Set((await tracker.getMetricHistory(run.info.runId, 'train/generator_updates')).map((p) => p.step));
+    const updates = await tracker.getMetricHistory(run.info.runId, 'train/generator_updates');
+    const curve = new Set(updates.map((p) => p.step));
     lost += evenSteps(STEPS).filter((s) => !curve.has(s)).length;
     // the final scores: some evaluation key at the last step
     const scoreKeys = Object.keys(run.metrics).filter((k) => /^(eval|val|test)\//.test(k));
@@ -265,7 +266,7 @@ async function faultyProxy(target: string, auth: string) {
 // ---- drills ------------------------------------------------------------------------------------------------------
 
 describe('tracking fault drills (real trials, real MLflow servers, loopback)', () => {
-  it('several workers on one sweep, the same index twice at once: one run per trial, the twin waits and skips', async () => {
+  it('several workers on one sweep, the same index twice at once: one run per trial; the twin waits, skips', async () => {
     const d = drill('twins', server.uri, { TINY_LRS: '2e-4,1e-4' });
     const a = d.trial(0);
     const b = d.trial(0);
@@ -282,12 +283,15 @@ describe('tracking fault drills (real trials, real MLflow servers, loopback)', (
     it(`SIGKILL between checkpoints, restarted on the ${folder} run folder: no step twice, nothing lost`, async () => {
       const d = drill(`kill-${folder}`);
       const first = d.trial(0);
-      await waitFor('training past the first checkpoint', () => (stepReached(first.output()) >= CKPT + 4 ? true : undefined));
+      const past = (): true | undefined => (stepReached(first.output()) >= CKPT + 4 ? true : undefined);
+      await waitFor('training past the first checkpoint', past);
       process.kill(first.child.pid!, 'SIGKILL');
       await first.done;
       // a journal planted in the user's folder with no header for this store is never replayed
-      const planted = path.join(d.dir, 'journal', `${createHash('sha256').update(server.uri).digest('hex').slice(0, 12)}-999999-0.jsonl`);
-      fs.writeFileSync(planted, JSON.stringify({ s: 1, o: { kind: 'tag', runId: 'x', key: 'planted', value: 'y' } }) + '\n');
+      const prefix = createHash('sha256').update(server.uri).digest('hex').slice(0, 12);
+      const planted = path.join(d.dir, 'journal', `${prefix}-999999-0.jsonl`);
+      const op = { kind: 'tag', runId: 'x', key: 'planted', value: 'y' };
+      fs.writeFileSync(planted, JSON.stringify({ s: 1, o: op }) + '\n');
       const again = d.trial(0, folder === 'fresh' ? { GANSTUDY_RUNS_DIR: path.join(d.dir, 'runs-fresh') } : {});
       const r = await again.done;
       expect(r.code, r.output).toBe(0);

@@ -67,7 +67,9 @@ export async function runTrial(trial: Trial, opts: RunTrialOptions): Promise<Tri
   } finally {
     model?.dispose();
     // the claim ends once the run's final status is recorded, so a waiting worker then sees it
-    await opened.release().catch((e: unknown) => log(`[trial ${trial.index}] could not release the claim: ${errorText(e)}`));
+    await opened
+      .release()
+      .catch((e: unknown) => log(`[trial ${trial.index}] could not release the claim: ${errorText(e)}`));
   }
 }
 

@@ -274,7 +274,8 @@ export class MlflowRestTracker implements Tracker {
       // the dead process may have sent some of them before it died: compare with the server first
       for (const op of orphans.ops) if (op.kind === 'metric') this.verify.add(op.runId);
       this.enqueue(orphans.ops);
-      say(`tracking: resending ${orphans.ops.length} writes journaled by an earlier process (${orphans.files.length} file(s))`);
+      const files = orphans.files.length;
+      say(`tracking: resending ${orphans.ops.length} writes journaled by an earlier process (${files} file(s))`);
     }
     orphans.done();
   }
@@ -329,7 +330,8 @@ export class MlflowRestTracker implements Tracker {
       json = text === '' ? {} : JSON.parse(text);
     } catch {
       // a JSON answer cut off mid-body (a proxy or the server died while sending) is an outage, not an answer
-      if (/^\s*[[{]/.test(text)) throw new TrackingUnavailableError(`${what}: the answer from ${this.shownUri} was cut off`);
+      const cut = `${what}: the answer from ${this.shownUri} was cut off`;
+      if (/^\s*[[{]/.test(text)) throw new TrackingUnavailableError(cut);
       throw new Error(`${what}: the answer is not JSON (is ${this.shownUri} an MLflow server?): ${text.slice(0, 200)}`);
     }
     const parsed = schema.safeParse(json);
@@ -345,7 +347,8 @@ export class MlflowRestTracker implements Tracker {
     try {
       res = await fetch(url, init);
     } catch (e) {
-      if (this.stopping && (e as Error).name === 'AbortError') throw new RequestCutError(`${what}: cut short by the stop`);
+      const aborted = (e as Error).name === 'AbortError';
+      if (this.stopping && aborted) throw new RequestCutError(`${what}: cut short by the stop`);
       throw new TrackingUnavailableError(`${what}: ${this.shownUri} is unreachable (${errorCause(e)})`);
     }
     let text: string;
@@ -367,7 +370,9 @@ export class MlflowRestTracker implements Tracker {
       } catch {
         // not MLflow's JSON error body
       }
-      if (res.status === 400 && code !== 'RESOURCE_ALREADY_EXISTS' && STORE_RACE.test(message)) throw new StoreRaceError(`${what}: a concurrent write of the same row`);
+      if (res.status === 400 && code !== 'RESOURCE_ALREADY_EXISTS' && STORE_RACE.test(message)) {
+        throw new StoreRaceError(`${what}: a concurrent write of the same row`);
+      }
       const hint = res.status === 401 || res.status === 403 ? ' (set MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD)' : '';
       throw new MlflowApiError(redactSecrets(`${what}: HTTP ${res.status}${code ? ` ${code}` : ''}: ${message}${hint}`), res.status, code);
     }
@@ -375,7 +380,12 @@ export class MlflowRestTracker implements Tracker {
   }
 
   /** retries unavailability with backoff for up to maxWaitMs; once the command is stopping, one attempt */
-  private async retrying<T>(fn: () => Promise<T>, maxWaitMs = this.opts.requestMaxWaitMs, beforeRetry?: () => Promise<T | undefined>): Promise<T> {
+  private async retrying<T>(
+    fn: () => Promise<T>,
+    maxWaitMs = this.opts.requestMaxWaitMs,
+    /** before each retry: the result of the lost attempt, if it can be found (an idempotent create) */
+    beforeRetry?: () => Promise<T | undefined>,
+  ): Promise<T> {
     const deadline = Date.now() + maxWaitMs;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -431,7 +441,8 @@ export class MlflowRestTracker implements Tracker {
     const sec = ((Date.now() - this.downSince) / 1000).toFixed(1);
     this.downSince = undefined;
     if (this.quietOutage) return;
-    this.status(`tracking: ${this.shownUri} answers again after ${sec} s; ${this.queue.length} write(s) still queued${this.interruptions()}`);
+    const queued = `${this.queue.length} write(s) still queued`;
+    this.status(`tracking: ${this.shownUri} answers again after ${sec} s; ${queued}${this.interruptions()}`);
     this.quietUntil = Date.now() + FLAP_QUIET_MS;
   }
 
@@ -439,7 +450,7 @@ export class MlflowRestTracker implements Tracker {
   private interruptions(): string {
     const parts: string[] = [];
     if (this.blips > 0) parts.push(`${this.blips} more short interruption(s), each retried`);
-    if (this.resent > 0) parts.push(`${this.resent} write(s) sent again after a lost answer (already held ones dropped)`);
+    if (this.resent > 0) parts.push(`${this.resent} write(s) sent again after a lost answer (held ones dropped)`);
     this.blips = 0;
     this.resent = 0;
     return parts.length > 0 ? `; ${parts.join('; ')}` : '';
@@ -491,7 +502,8 @@ export class MlflowRestTracker implements Tracker {
 
   async deleteExperimentTag(experimentId: string, key: string): Promise<void> {
     try {
-      await this.call('POST', 'experiments/delete-experiment-tag', Responses.empty, { experiment_id: experimentId, key });
+      const args = { experiment_id: experimentId, key };
+      await this.call('POST', 'experiments/delete-experiment-tag', Responses.empty, args);
     } catch (e) {
       if (!(e instanceof MlflowApiError && (e.status === 404 || e.errorCode === 'RESOURCE_DOES_NOT_EXIST'))) throw e;
     }
@@ -517,11 +529,14 @@ export class MlflowRestTracker implements Tracker {
     // a create whose answer was lost may have created the run: look for its token before creating again
     const created = async (): Promise<z.infer<typeof RunSchema> | undefined> => {
       const filter = `tags.\`${CREATE_TOKEN_TAG}\` = '${token}'`;
-      const found = await this.once('POST', 'runs/search', Responses.searchRuns, { experiment_ids: [experimentId], filter, max_results: 10 });
+      const args = { experiment_ids: [experimentId], filter, max_results: 10 };
+      const found = await this.once('POST', 'runs/search', Responses.searchRuns, args);
       if (found.runs[0]) this.resent++;
       return found.runs[0];
     };
-    const r = await this.retrying(async () => (await this.once('POST', 'runs/create', Responses.run, body)).run, undefined, created);
+    const create = async (): Promise<z.infer<typeof RunSchema>> =>
+      (await this.once('POST', 'runs/create', Responses.run, body)).run;
+    const r = await this.retrying(create, undefined, created);
     const run = toRun(r);
     // a new run holds no steps
     this.seen.seed(run.info.runId);

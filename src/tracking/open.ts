@@ -118,7 +118,9 @@ export async function openTracker(uri?: string, options: OpenTrackerOptions = {}
 /** One line telling a researcher where to look at an experiment in MLflow's UI. */
 export function whereToLook(tracker: { uri: string; storeUri?: string }, experimentId: string): string {
   const page = experimentUiPath(experimentId);
-  if (tracker.storeUri === undefined || tracker.storeUri === tracker.uri) return `MLflow UI: ${redactUri(tracker.uri)}${page}`;
+  if (tracker.storeUri === undefined || tracker.storeUri === tracker.uri) {
+    return `MLflow UI: ${redactUri(tracker.uri)}${page}`;
+  }
   const sqlite = /^sqlite:\/\/\/(.+)$/.exec(tracker.storeUri)?.[1];
   if (sqlite && path.basename(sqlite) === 'mlflow.db') {
     return `MLflow UI: run \`mlflow ui\` in ${path.dirname(sqlite)}, then open http://127.0.0.1:5000${page}`;

@@ -132,7 +132,8 @@ async function claimTrial(trial: Trial, opts: OpenRunOptions): Promise<TrialClai
     }
     await pause(claim.timing.heartbeatMs * (0.5 + Math.random()), opts.signal);
     if (opts.signal?.aborted) return { status: 'interrupted', runId: '' };
-    const done = skipOutcome(await findTrialRun(opts.tracker, opts.experimentId, trial.trialId), opts.retryDiverged ?? false);
+    const found = await findTrialRun(opts.tracker, opts.experimentId, trial.trialId);
+    const done = skipOutcome(found, opts.retryDiverged ?? false);
     if (done) return done;
   }
 }
@@ -178,7 +179,8 @@ async function chooseTrialRun(trial: Trial, opts: OpenRunOptions): Promise<Run |
   );
   const [chosen, ...others] = candidates;
   for (const run of others) {
-    await supersede(trial, run, `a duplicate of run ${chosen!.info.runId}, which is kept (finished, further or newer)`, opts);
+    const why = `a duplicate of run ${chosen!.info.runId}, which is kept (finished, further or newer)`;
+    await supersede(trial, run, why, opts);
   }
   return chosen;
 }
