@@ -431,8 +431,11 @@ describe('signals and dead parents (real processes, real MLflow server)', () => 
       const d = drill(`unreachable-${command}`, { MLFLOW_TRACKING_URI: `http://127.0.0.1:${port}` });
       const args = command === 'trial' ? ['trial', TINY, '--index', '0'] : ['sweep', TINY];
       const cli = start('node --import tsx', args, d.env);
-      // once the CLI catches SIGTERM it is past loading and the tracker is retrying (5 min by default)
-      await waitFor('a SIGTERM handler', () => (catchesSigterm(cli.child.pid!) ? true : undefined), 60_000);
+      // tsx catches SIGTERM from the start (SigCgt alone does not tell the CLI's handler is in place); the tracker's
+      // one-line outage report comes after the CLI's handler, once the tracker is retrying (5 min by default)
+      const retrying = (): true | undefined =>
+        catchesSigterm(cli.child.pid!) && /retrying with backoff/.test(cli.output()) ? true : undefined;
+      await waitFor('a SIGTERM handler and a retrying tracker', retrying, 60_000);
       await new Promise((r) => setTimeout(r, 2_000));
       expect(cli.child.exitCode).toBeNull();
       const signalledAt = Date.now();

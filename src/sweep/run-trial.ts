@@ -75,6 +75,10 @@ export async function runTrial(trial: Trial, opts: RunTrialOptions): Promise<Tri
     return recordFailure(trial, e, recorder, () => clock.timing(tracker.totalMs), log);
   } finally {
     model?.dispose();
+    // the claim ends once the run's final status is recorded, so a waiting worker then sees it
+    await opened
+      .release()
+      .catch((e: unknown) => log(`[trial ${trial.index}] could not release the claim: ${errorText(e)}`));
   }
 }
 

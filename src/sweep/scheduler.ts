@@ -84,7 +84,7 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
 
 function describeStore(t: Tracker): string {
   const store = (t as Partial<OpenedTracker>).storeUri;
-  return store === undefined || store === t.uri ? t.uri : `${redactUri(store)} (local MLflow server ${t.uri})`;
+  return store === undefined || store === t.uri ? redactUri(t.uri) : `${redactUri(store)} (local MLflow server ${t.uri})`;
 }
 
 /** trialId → the status that decides what happens to it (FINISHED wins over any retry) */
@@ -109,7 +109,10 @@ export async function runSweep(file: string, opts: RunSweepOptions = {}): Promis
   const parallel = Math.max(1, opts.parallel ?? spec.parallel ?? 1);
   const phase1 = expandSweep(spec, { label });
   // a dry run only peeks at the store: give up on an unreachable server quickly instead of retrying for minutes
-  const tracker = await openTracker(opts.trackingUri, opts.dryRun ? { requestMaxWaitMs: 8_000, requestTimeoutMs: 5_000 } : {});
+  const tracker = await openTracker(opts.trackingUri, {
+    ...(opts.dryRun ? { requestMaxWaitMs: 8_000, requestTimeoutMs: 5_000 } : {}),
+    signal: opts.signal,
+  });
   const result: SweepResult = { exitCode: 0, trials: [] };
   try {
     if (opts.dryRun) {

@@ -106,6 +106,9 @@ export class TimedTracker implements Tracker {
   getExperimentTags(experimentId: string): Promise<Record<string, string>> {
     return this.timed('getExperimentTags', () => this.inner.getExperimentTags(experimentId));
   }
+  deleteExperimentTag(experimentId: string, key: string): Promise<void> {
+    return this.timed('deleteExperimentTag', () => this.inner.deleteExperimentTag(experimentId, key));
+  }
   logInputs(runId: string, datasets: DatasetInput[]): Promise<void> {
     return this.timed('logInputs', () => this.inner.logInputs(runId, datasets));
   }

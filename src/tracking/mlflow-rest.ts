@@ -23,13 +23,22 @@
  * A non-retryable rejection of a queued write (e.g. changing a logged param) drops that write and is
  * thrown by the next flush().
  */
+import { randomBytes } from 'node:crypto';
 import { cp, mkdir, readFile, stat, writeFile, readdir } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { SeenSteps } from './dedup.js';
-import { fromWire, Journal, toWire, WireNumberSchema, type Entry, type QueuedOp } from './journal.js';
+import {
+  fromWire,
+  Journal,
+  journalRoot,
+  redactSecrets,
+  toWire,
+  WireNumberSchema,
+  type Entry,
+  type QueuedOp,
+} from './journal.js';
 import { checkKey, checkMetric, checkValue, LIMITS, paramString } from './keys.js';
 import type { DatasetInput, MetricPoint, Run, RunInfo, RunStatus, Tracker } from './types.js';
 
@@ -77,6 +86,17 @@ const ErrorBody = z.object({ error_code: z.string().optional(), message: z.strin
 /** the server could not be reached, or answered 5xx / 429: worth retrying */
 export class TrackingUnavailableError extends Error {}
 
+/** a request in flight when the command began to stop: not an outage */
+class RequestCutError extends TrackingUnavailableError {}
+
+/**
+ * MLflow upserts (experiment tags, dataset inputs, run tags) without a lock: two processes writing the same row at
+ * once make one fail on the unique key (sqlite IntegrityError, PostgreSQL duplicate key), and the same request
+ * succeeds once the other row exists. Retried like an outage, but not reported as one.
+ */
+class StoreRaceError extends TrackingUnavailableError {}
+const STORE_RACE = /IntegrityError|UNIQUE constraint failed|duplicate key value/;
+
 /** the server answered and refused (4xx other than 429) */
 export class MlflowApiError extends Error {
   constructor(
@@ -89,7 +109,7 @@ export class MlflowApiError extends Error {
 }
 
 export interface RestTrackerOptions {
-  /** folder for the write journal (default $GANSTUDY_JOURNAL_DIR or <tmp>/ganstudy-tracking-journal) */
+  /** folder for the write journal (default journalRoot(): $GANSTUDY_JOURNAL_DIR, else per user under XDG state) */
   journalDir?: string;
   /** which store the journal belongs to (default: the URI); a local server on a random port passes its database URI */
   journalKey?: string;
@@ -101,9 +121,21 @@ export interface RestTrackerOptions {
   requestTimeoutMs?: number;
   /** runs/search page size (default 1000, MLflow's default) */
   searchPageSize?: number;
-  /** called with a line when the server is unreachable and when it is back */
+  /** called with a line when the server is unreachable and when it is back (secrets redacted) */
   onStatus?: (message: string) => void;
+  /**
+   * the command is stopping: no more backoff sleeps (a write that fails is left in the journal, a blocking call
+   * fails at once), and requests in flight when it aborts are cut
+   */
+  signal?: AbortSignal;
 }
+
+/** the tag a run is created with, so a create whose answer was lost can be found instead of repeated */
+export const CREATE_TOKEN_TAG = 'ganstudy.create_token';
+/** one attempt, no longer than this, per request made once the signal has aborted */
+const STOPPING_TIMEOUT_MS = 5_000;
+/** after an outage is reported, further ones within this time are summed up instead of reported one by one */
+const FLAP_QUIET_MS = 30_000;
 
 export interface BatchStats {
   requests: number;
@@ -126,13 +158,34 @@ function backoffMs(attempt: number): number {
   return Math.min(5_000, 200 * 2 ** Math.min(attempt, 10)) * (0.75 + Math.random() * 0.5);
 }
 
-function authHeaders(): Record<string, string> {
+function authHeaders(userinfo?: string): Record<string, string> {
   const token = process.env.MLFLOW_TRACKING_TOKEN;
   if (token) return { Authorization: `Bearer ${token}` };
   const user = process.env.MLFLOW_TRACKING_USERNAME;
   const pass = process.env.MLFLOW_TRACKING_PASSWORD;
   if (user !== undefined && pass !== undefined) return { Authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` };
+  // fetch refuses URLs with credentials: user info in the URI becomes Basic auth, as MLflow's client does
+  if (userinfo) return { Authorization: `Basic ${Buffer.from(userinfo).toString('base64')}` };
   return {};
+}
+
+/** the URI without its user info (what requests go to) and the decoded user info */
+function splitUserinfo(uri: string): { base: string; userinfo?: string } {
+  try {
+    const u = new URL(uri);
+    if (!u.username && !u.password) return { base: uri };
+    const userinfo = `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`;
+    u.username = '';
+    u.password = '';
+    return { base: u.toString().replace(/\/+$/, ''), userinfo };
+  } catch {
+    return { base: uri };
+  }
+}
+
+function errorCause(e: unknown): string {
+  const err = e as Error;
+  return redactSecrets(err.cause instanceof Error ? err.cause.message : err.message);
 }
 
 function envMaxWaitMs(): number | undefined {
@@ -166,38 +219,63 @@ type BatchOp = Extract<QueuedOp, { kind: 'metric' | 'param' | 'tag' }>;
 
 export class MlflowRestTracker implements Tracker {
   readonly uri: string;
-  private readonly opts: Required<Omit<RestTrackerOptions, 'onStatus' | 'journalDir' | 'journalKey'>> & Pick<RestTrackerOptions, 'onStatus'>;
+  /** the URI as messages show it: the password of its user info replaced */
+  readonly shownUri: string;
+  /** where requests go: the URI without user info (fetch refuses credentials in URLs) */
+  private readonly base: string;
+  private readonly userinfo: string | undefined;
+  private readonly opts: Required<Omit<RestTrackerOptions, 'onStatus' | 'journalDir' | 'journalKey' | 'signal'>> &
+    Pick<RestTrackerOptions, 'onStatus' | 'signal'>;
   private readonly journal: Journal;
   private queue: Entry[] = [];
   private nextSeq = 1;
   /** (key, step) logged or queued by this process, per run */
   private readonly seen = new SeenSteps();
-  /** runs whose server-side history must be read before their next metrics are sent */
+  /**
+   * (key, step) the server holds, per run, read from its whole history (every key, every page) when a run is
+   * resumed or a batch failed in flight; kept for the tracker's life, every later batch of the run is filtered by it
+   */
+  private readonly serverHeld = new SeenSteps();
+  /** runs whose server-side history must be (re)read before their next metrics are sent */
   private readonly verify = new Set<string>();
   private readonly artifactUris = new Map<string, string>();
   private draining: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private readonly errors: Error[] = [];
-  private down = false;
+  /** when the current outage began (undefined: the server answers) */
+  private downSince: number | undefined;
+  /** writes sent again because the answer to an earlier attempt was lost, during the current outage */
+  private resent = 0;
+  private failedInFlight = false;
+  /** outages until this time are counted, not reported one by one (a flaky link) */
+  private quietUntil = 0;
+  private quietOutage = false;
+  private blips = 0;
   private closed = false;
   readonly stats: BatchStats = { requests: 0, metrics: 0, params: 0, tags: 0, latenciesMs: [], entities: [] };
 
   constructor(uri: string, options: RestTrackerOptions = {}) {
     this.uri = uri.replace(/\/+$/, '');
+    this.shownUri = redactSecrets(this.uri);
+    ({ base: this.base, userinfo: this.userinfo } = splitUserinfo(this.uri));
     this.opts = {
       flushMaxWaitMs: options.flushMaxWaitMs ?? envMaxWaitMs() ?? 30 * 60_000,
       requestMaxWaitMs: options.requestMaxWaitMs ?? 5 * 60_000,
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
       searchPageSize: options.searchPageSize ?? 1000,
       onStatus: options.onStatus,
+      signal: options.signal,
     };
-    const dir = options.journalDir ?? process.env.GANSTUDY_JOURNAL_DIR ?? path.join(os.tmpdir(), 'ganstudy-tracking-journal');
-    this.journal = new Journal(dir, options.journalKey ?? this.uri);
+    const say = (m: string): void => this.opts.onStatus?.(redactSecrets(m));
+    this.journal = new Journal(options.journalDir ?? journalRoot(), options.journalKey ?? this.uri, say);
     const orphans = this.journal.adoptOrphans();
+    for (const r of orphans.refused) say(`tracking: not replaying ${r}`);
     if (orphans.ops.length > 0) {
+      // the dead process may have sent some of them before it died: compare with the server first
       for (const op of orphans.ops) if (op.kind === 'metric') this.verify.add(op.runId);
       this.enqueue(orphans.ops);
-      this.opts.onStatus?.(`tracking: resending ${orphans.ops.length} writes journaled by an earlier process (${orphans.files.join(', ')})`);
+      const files = orphans.files.length;
+      say(`tracking: resending ${orphans.ops.length} writes journaled by an earlier process (${files} file(s))`);
     }
     orphans.done();
   }
@@ -211,11 +289,31 @@ export class MlflowRestTracker implements Tracker {
     return this.queue.length;
   }
 
+  private get stopping(): boolean {
+    return this.opts.signal?.aborted ?? false;
+  }
+
+  private status(message: string): void {
+    this.opts.onStatus?.(redactSecrets(message));
+  }
+
   // ---------- HTTP ----------
 
+  private auth(): Record<string, string> {
+    return authHeaders(this.userinfo);
+  }
+
+  /** the request's abort signal: its timeout, and the stop signal while the command is not yet stopping */
+  private requestSignal(timeoutMs = this.opts.requestTimeoutMs): AbortSignal {
+    const { signal } = this.opts;
+    if (!signal) return AbortSignal.timeout(timeoutMs);
+    if (signal.aborted) return AbortSignal.timeout(Math.min(timeoutMs, STOPPING_TIMEOUT_MS));
+    return AbortSignal.any([AbortSignal.timeout(timeoutMs), signal]);
+  }
+
   private async once<T>(method: 'GET' | 'POST', endpoint: string, schema: z.ZodType<T>, args: Record<string, unknown> = {}): Promise<T> {
-    let url = `${this.uri}/api/2.0/mlflow/${endpoint}`;
-    const init: RequestInit = { method, headers: { ...authHeaders() }, signal: AbortSignal.timeout(this.opts.requestTimeoutMs) };
+    let url = `${this.base}/api/2.0/mlflow/${endpoint}`;
+    const init: RequestInit = { method, headers: { ...this.auth() }, signal: this.requestSignal() };
     if (method === 'GET') {
       const q = new URLSearchParams();
       for (const [k, v] of Object.entries(args)) if (v !== undefined) q.set(k, String(v));
@@ -225,15 +323,22 @@ export class MlflowRestTracker implements Tracker {
       init.body = JSON.stringify(args);
       (init.headers as Record<string, string>)['Content-Type'] = 'application/json';
     }
-    const text = await this.fetchText(url, init, `${method} ${endpoint}`);
+    const what = `${method} ${endpoint}`;
+    const text = await this.fetchText(url, init, what);
     let json: unknown;
     try {
       json = text === '' ? {} : JSON.parse(text);
     } catch {
-      throw new Error(`${method} ${url}: the answer is not JSON (is ${this.uri} an MLflow server?): ${text.slice(0, 200)}`);
+      // a JSON answer cut off mid-body (a proxy or the server died while sending) is an outage, not an answer
+      const cut = `${what}: the answer from ${this.shownUri} was cut off`;
+      if (/^\s*[[{]/.test(text)) throw new TrackingUnavailableError(cut);
+      throw new Error(`${what}: the answer is not JSON (is ${this.shownUri} an MLflow server?): ${text.slice(0, 200)}`);
     }
     const parsed = schema.safeParse(json);
-    if (!parsed.success) throw new Error(`${method} ${url}: unexpected answer ${text.slice(0, 300)}: ${parsed.error.message}`);
+    if (!parsed.success) {
+      if (text === '') throw new TrackingUnavailableError(`${what}: empty answer from ${this.shownUri}`);
+      throw new Error(`${what}: unexpected answer from ${this.shownUri}: ${text.slice(0, 300)}`);
+    }
     return parsed.data;
   }
 
@@ -242,10 +347,19 @@ export class MlflowRestTracker implements Tracker {
     try {
       res = await fetch(url, init);
     } catch (e) {
-      throw new TrackingUnavailableError(`${what}: ${this.uri} is unreachable (${(e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message})`);
+      const aborted = (e as Error).name === 'AbortError';
+      if (this.stopping && aborted) throw new RequestCutError(`${what}: cut short by the stop`);
+      throw new TrackingUnavailableError(`${what}: ${this.shownUri} is unreachable (${errorCause(e)})`);
     }
-    const text = await res.text().catch(() => '');
-    if (res.status >= 500 || res.status === 429) throw new TrackingUnavailableError(`${what}: HTTP ${res.status} from ${this.uri}: ${text.slice(0, 200)}`);
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (e) {
+      throw new TrackingUnavailableError(`${what}: the answer from ${this.shownUri} was cut off (${errorCause(e)})`);
+    }
+    if (res.status >= 500 || res.status === 429) {
+      throw new TrackingUnavailableError(`${what}: HTTP ${res.status} from ${this.shownUri}: ${text.slice(0, 200)}`);
+    }
     if (!res.ok) {
       let code: string | undefined;
       let message = text.slice(0, 500);
@@ -256,42 +370,90 @@ export class MlflowRestTracker implements Tracker {
       } catch {
         // not MLflow's JSON error body
       }
+      if (res.status === 400 && code !== 'RESOURCE_ALREADY_EXISTS' && STORE_RACE.test(message)) {
+        throw new StoreRaceError(`${what}: a concurrent write of the same row`);
+      }
       const hint = res.status === 401 || res.status === 403 ? ' (set MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD)' : '';
-      throw new MlflowApiError(`${what}: HTTP ${res.status}${code ? ` ${code}` : ''}: ${message}${hint}`, res.status, code);
+      throw new MlflowApiError(redactSecrets(`${what}: HTTP ${res.status}${code ? ` ${code}` : ''}: ${message}${hint}`), res.status, code);
     }
     return text;
   }
 
-  /** retries unavailability with backoff for up to maxWaitMs */
-  private async retrying<T>(fn: () => Promise<T>, maxWaitMs = this.opts.requestMaxWaitMs): Promise<T> {
+  /** retries unavailability with backoff for up to maxWaitMs; once the command is stopping, one attempt */
+  private async retrying<T>(
+    fn: () => Promise<T>,
+    maxWaitMs = this.opts.requestMaxWaitMs,
+    /** before each retry: the result of the lost attempt, if it can be found (an idempotent create) */
+    beforeRetry?: () => Promise<T | undefined>,
+  ): Promise<T> {
     const deadline = Date.now() + maxWaitMs;
     for (let attempt = 0; ; attempt++) {
       try {
-        const out = await fn();
+        const again = attempt > 0 && beforeRetry ? await beforeRetry() : undefined;
+        const out = again !== undefined ? again : await fn();
         this.markUp();
         return out;
       } catch (e) {
         if (!(e instanceof TrackingUnavailableError)) throw e;
         this.markDown(e);
+        if (this.stopping) throw new TrackingUnavailableError(`${e.message}; not retrying: stopping`);
         const wait = backoffMs(attempt);
         if (Date.now() + wait > deadline) throw new TrackingUnavailableError(`${e.message}; gave up after ${Math.round(maxWaitMs / 1000)} s`);
-        await sleep(wait, true);
+        await this.backoff(wait, true);
       }
     }
+  }
+
+  /** a backoff sleep that the stop signal cuts short */
+  private backoff(ms: number, keepAlive: boolean): Promise<void> {
+    const { signal } = this.opts;
+    if (!signal) return sleep(ms, keepAlive);
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(t);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      if (!keepAlive) t.unref();
+      signal.addEventListener('abort', done, { once: true });
+    });
   }
 
   private call<T>(method: 'GET' | 'POST', endpoint: string, schema: z.ZodType<T>, args: Record<string, unknown> = {}): Promise<T> {
     return this.retrying(() => this.once(method, endpoint, schema, args));
   }
 
+  /**
+   * One line when an outage begins (the first retry), one when it ends: never one per retry. A flaky link (outages
+   * within FLAP_QUIET_MS of the last one reported) is counted silently and summed up in the next line or on close.
+   */
   private markDown(e: Error): void {
-    if (!this.down) this.opts.onStatus?.(`tracking: ${e.message}; buffering and retrying`);
-    this.down = true;
+    if (this.downSince !== undefined || e instanceof RequestCutError || e instanceof StoreRaceError) return;
+    this.downSince = Date.now();
+    this.quietOutage = this.downSince < this.quietUntil;
+    if (this.quietOutage) return void this.blips++;
+    this.status(`tracking: ${e.message}; retrying with backoff, writes kept in memory and in ${this.journal.file}`);
   }
 
   private markUp(): void {
-    if (this.down) this.opts.onStatus?.(`tracking: ${this.uri} is back`);
-    this.down = false;
+    if (this.downSince === undefined) return;
+    const sec = ((Date.now() - this.downSince) / 1000).toFixed(1);
+    this.downSince = undefined;
+    if (this.quietOutage) return;
+    const queued = `${this.queue.length} write(s) still queued`;
+    this.status(`tracking: ${this.shownUri} answers again after ${sec} s; ${queued}${this.interruptions()}`);
+    this.quietUntil = Date.now() + FLAP_QUIET_MS;
+  }
+
+  /** the writes sent again and the short interruptions not reported one by one, since the last line said so */
+  private interruptions(): string {
+    const parts: string[] = [];
+    if (this.blips > 0) parts.push(`${this.blips} more short interruption(s), each retried`);
+    if (this.resent > 0) parts.push(`${this.resent} write(s) sent again after a lost answer (held ones dropped)`);
+    this.blips = 0;
+    this.resent = 0;
+    return parts.length > 0 ? `; ${parts.join('; ')}` : '';
   }
 
   // ---------- experiments ----------
@@ -317,7 +479,7 @@ export class MlflowRestTracker implements Tracker {
       // another process created it meanwhile — or it exists in the deleted state
       const again = await this.getExperimentByName(name);
       if (again !== undefined) return again;
-      throw new Error(`experiment ${JSON.stringify(name)} exists on ${this.uri} but is deleted: restore it (mlflow experiments restore) or use another sweep name`);
+      throw new Error(`experiment ${JSON.stringify(name)} exists on ${this.shownUri} but is deleted: restore it (mlflow experiments restore) or use another sweep name`);
     }
   }
 
@@ -338,6 +500,15 @@ export class MlflowRestTracker implements Tracker {
     await this.call('POST', 'experiments/set-experiment-tag', Responses.empty, { experiment_id: experimentId, key, value });
   }
 
+  async deleteExperimentTag(experimentId: string, key: string): Promise<void> {
+    try {
+      const args = { experiment_id: experimentId, key };
+      await this.call('POST', 'experiments/delete-experiment-tag', Responses.empty, args);
+    } catch (e) {
+      if (!(e instanceof MlflowApiError && (e.status === 404 || e.errorCode === 'RESOURCE_DOES_NOT_EXIST'))) throw e;
+    }
+  }
+
   async getExperimentTags(experimentId: string): Promise<Record<string, string>> {
     const r = await this.call('GET', 'experiments/get', Responses.experimentTags, { experiment_id: experimentId });
     return Object.fromEntries(r.experiment.tags.map((t) => [t.key, t.value]));
@@ -346,16 +517,30 @@ export class MlflowRestTracker implements Tracker {
   // ---------- runs ----------
 
   async createRun(experimentId: string, opts: { runName: string; tags?: Record<string, string>; startTime?: number }): Promise<RunInfo> {
-    const tags = { ...(opts.tags ?? {}) };
+    const token = randomBytes(12).toString('hex');
+    const tags = { ...(opts.tags ?? {}), [CREATE_TOKEN_TAG]: token };
     for (const [k, v] of Object.entries(tags)) (checkKey('tag', k), checkValue('tag', k, v));
-    const r = await this.call('POST', 'runs/create', Responses.run, {
+    const body = {
       experiment_id: experimentId,
       run_name: opts.runName,
       start_time: opts.startTime ?? Date.now(),
       tags: Object.entries(tags).map(([key, value]) => ({ key, value })),
-    });
-    const run = toRun(r.run);
-    this.seen.seed(run.info.runId); // a new run holds no steps
+    };
+    // a create whose answer was lost may have created the run: look for its token before creating again
+    const created = async (): Promise<z.infer<typeof RunSchema> | undefined> => {
+      const filter = `tags.\`${CREATE_TOKEN_TAG}\` = '${token}'`;
+      const args = { experiment_ids: [experimentId], filter, max_results: 10 };
+      const found = await this.once('POST', 'runs/search', Responses.searchRuns, args);
+      if (found.runs[0]) this.resent++;
+      return found.runs[0];
+    };
+    const create = async (): Promise<z.infer<typeof RunSchema>> =>
+      (await this.once('POST', 'runs/create', Responses.run, body)).run;
+    const r = await this.retrying(create, undefined, created);
+    const run = toRun(r);
+    // a new run holds no steps
+    this.seen.seed(run.info.runId);
+    this.serverHeld.seed(run.info.runId);
     this.artifactUris.set(run.info.runId, run.info.artifactUri);
     return run.info;
   }
@@ -411,9 +596,11 @@ export class MlflowRestTracker implements Tracker {
     return points;
   }
 
-  /** read the run's logged steps from the server now (otherwise done before its first batch is sent) */
+  /** read the run's whole history from the server now (otherwise done before its first batch is sent) */
   async resumeRun(runId: string): Promise<void> {
-    this.seen.seed(runId, await this.serverPoints(runId, true));
+    const points = await this.serverPoints(runId, true);
+    this.seen.seed(runId, points);
+    this.serverHeld.seed(runId, points);
     this.verify.delete(runId);
   }
 
@@ -440,11 +627,12 @@ export class MlflowRestTracker implements Tracker {
   // ---------- queued writes ----------
 
   private enqueue(ops: QueuedOp[]): void {
-    if (this.closed) throw new Error(`tracker for ${this.uri} is closed`);
+    if (this.closed) throw new Error(`tracker for ${this.shownUri} is closed`);
     if (ops.length === 0) return;
     const entries = ops.map((op) => ({ seq: this.nextSeq++, op }));
-    this.journal.append(entries);
+    // queued first: the memory copy is the one that counts, the journal is its backup for a crash
     this.queue.push(...entries);
+    this.journal.append(entries, () => this.queue);
     this.kick();
   }
 
@@ -507,7 +695,8 @@ export class MlflowRestTracker implements Tracker {
     if (this.draining || this.queue.length === 0) return;
     this.draining = this.drainLoop().finally(() => {
       this.draining = undefined;
-      if (this.queue.length > 0 && !this.closed) this.kick();
+      // stopping with the server down: no loop of attempts; flush() reports what is left
+      if (this.queue.length > 0 && !this.closed && !(this.stopping && this.downSince !== undefined)) this.kick();
     });
   }
 
@@ -522,14 +711,16 @@ export class MlflowRestTracker implements Tracker {
         if (!(e instanceof TrackingUnavailableError)) {
           // a bug or an unreadable answer: drop the head so the queue cannot stall forever, and report it
           const head = this.queue.shift();
-          if (head) this.journal.ackThrough(head.seq);
+          if (head) this.journal.ackThrough(head.seq, () => this.queue);
           this.errors.push(e as Error);
           continue;
         }
         this.markDown(e);
+        // stopping: no backoff sleeps; the writes stay queued and journaled, flush() reports them
+        if (this.stopping) return;
         // sleep with a timer that does not keep the process alive (the journal keeps the writes);
         // a new write or a flush() wakes the loop early
-        await Promise.race([sleep(backoffMs(attempt++)), new Promise<void>((r) => (this.wake = r))]);
+        await Promise.race([this.backoff(backoffMs(attempt++), false), new Promise<void>((r) => (this.wake = r))]);
         this.wake = undefined;
       }
     }
@@ -539,7 +730,7 @@ export class MlflowRestTracker implements Tracker {
   private ack(count: number): void {
     const done = this.queue.splice(0, count);
     const last = done[done.length - 1];
-    if (last) this.journal.ackThrough(last.seq);
+    if (last) this.journal.ackThrough(last.seq, () => this.queue);
   }
 
   private async sendHead(): Promise<void> {
@@ -584,17 +775,18 @@ export class MlflowRestTracker implements Tracker {
       batch.push(o);
       bytes += size;
     }
-    let send = batch;
     if (this.verify.has(runId) && metrics > 0) {
-      const points = await this.serverPoints(runId, false).catch((e: unknown) => {
+      // each request retried on its own: a flaky link must not restart a read of many keys from the beginning
+      const points = await this.serverPoints(runId, true).catch((e: unknown) => {
         if (e instanceof MlflowApiError) return undefined; // the run is gone: let log-batch report it
         throw e;
       });
-      const server = new SeenSteps();
-      server.seed(runId, points ?? []);
-      if (points) send = batch.filter((o) => o.kind !== 'metric' || !server.has(runId, o.key, o.step));
+      if (points) this.serverHeld.seed(runId, points);
       this.verify.delete(runId);
     }
+    // every batch, not only the first after a resume: the server's history was read once for the whole run
+    const send = batch.filter((o) => o.kind !== 'metric' || !this.serverHeld.has(runId, o.key, o.step));
+    if (this.failedInFlight) this.resent += send.length;
     if (send.length > 0) {
       const body = {
         run_id: runId,
@@ -607,10 +799,13 @@ export class MlflowRestTracker implements Tracker {
         await this.once('POST', 'runs/log-batch', Responses.empty, body);
       } catch (e) {
         // the server may have stored the batch before the connection broke: check before resending
-        if (e instanceof TrackingUnavailableError) this.verify.add(runId);
-        else return this.reject(batch.length, e);
+        if (!(e instanceof TrackingUnavailableError)) return this.reject(batch.length, e);
+        this.verify.add(runId);
+        this.failedInFlight = true;
         throw e;
       }
+      this.failedInFlight = false;
+      for (const o of send) if (o.kind === 'metric') this.serverHeld.add(runId, o.key, o.step);
       this.stats.latenciesMs.push(performance.now() - t0);
       this.stats.entities.push(send.length);
       this.stats.requests++;
@@ -636,12 +831,17 @@ export class MlflowRestTracker implements Tracker {
     while (this.queue.length > 0) {
       if (Date.now() > deadline) {
         throw new TrackingUnavailableError(
-          `tracking: ${this.queue.length} writes still unsent to ${this.uri} after ${Math.round(maxWaitMs / 1000)} s (${this.down ? 'server unreachable' : 'server slow'}); they are kept in ${this.journal.file} and will be sent by the next ganstudy process that logs to this server`,
+          `tracking: ${this.queue.length} writes still unsent to ${this.shownUri} after ${Math.round(maxWaitMs / 1000)} s (${this.downSince !== undefined ? 'server unreachable' : 'server slow'}); they are kept in ${this.journal.file} and will be sent by the next ganstudy process that logs to this server`,
         );
       }
       this.kick(true);
       const current = this.draining;
       await Promise.race([current ?? Promise.resolve(), sleep(Math.min(1000, Math.max(1, deadline - Date.now())), true)]);
+      if (this.stopping && this.downSince !== undefined && this.queue.length > 0) {
+        throw new TrackingUnavailableError(
+          `tracking: stopping with ${this.queue.length} write(s) unsent to ${this.shownUri} (unreachable); they are kept in ${this.journal.file} and will be sent by the next ganstudy process that logs to this server`,
+        );
+      }
     }
   }
 
@@ -649,13 +849,15 @@ export class MlflowRestTracker implements Tracker {
     await this.settle(this.opts.flushMaxWaitMs);
     if (this.errors.length > 0) {
       const errs = this.errors.splice(0);
-      throw new Error(`tracking: ${errs.length} write(s) were refused by ${this.uri}: ${errs.map((e) => e.message).join('; ')}`);
+      throw new Error(`tracking: ${errs.length} write(s) were refused by ${this.shownUri}: ${errs.map((e) => e.message).join('; ')}`);
     }
   }
 
   async close(): Promise<void> {
     try {
       await this.flush();
+      const summary = this.interruptions();
+      if (summary) this.status(`tracking: ${this.shownUri}${summary.replace(/^;/, ':')}`);
     } finally {
       this.closed = true;
       if (this.queue.length === 0) this.journal.clear();
@@ -680,7 +882,7 @@ export class MlflowRestTracker implements Tracker {
     if (clean.includes('..')) throw new Error(`artifact path ${JSON.stringify(rel)} may not contain '..'`);
     if (root.startsWith('mlflow-artifacts:')) {
       const rootPath = new URL(root).pathname.split('/').filter(Boolean);
-      return { url: `${this.uri}/api/2.0/mlflow-artifacts/artifacts/${[...rootPath, ...clean].map(encodeURIComponent).join('/')}` };
+      return { url: `${this.base}/api/2.0/mlflow-artifacts/artifacts/${[...rootPath, ...clean].map(encodeURIComponent).join('/')}` };
     }
     if (root.startsWith('file:')) return { dir: path.join(fileURLToPath(root.startsWith('file://') ? root : `file://${root.slice(5)}`), ...clean) };
     throw new Error(`run ${runId} stores artifacts at ${root}, which ganstudy cannot reach: start the MLflow server with --artifacts-destination (proxied artifacts)`);
@@ -702,7 +904,7 @@ export class MlflowRestTracker implements Tracker {
     }
     const body = await readFile(localPath);
     await this.retrying(async () => {
-      await this.fetchText(loc.url, { method: 'PUT', body, headers: { ...authHeaders(), 'Content-Type': 'application/octet-stream' }, signal: AbortSignal.timeout(Math.max(this.opts.requestTimeoutMs, 120_000)) }, `upload ${localPath}`);
+      await this.fetchText(loc.url, { method: 'PUT', body, headers: { ...this.auth(), 'Content-Type': 'application/octet-stream' }, signal: this.requestSignal(Math.max(this.opts.requestTimeoutMs, 120_000)) }, `upload ${localPath}`);
     }, this.opts.flushMaxWaitMs);
   }
 
@@ -727,9 +929,9 @@ export class MlflowRestTracker implements Tracker {
     const bytes = await this.retrying(async () => {
       let res: Response;
       try {
-        res = await fetch(loc.url, { headers: authHeaders(), signal: AbortSignal.timeout(Math.max(this.opts.requestTimeoutMs, 120_000)) });
+        res = await fetch(loc.url, { headers: this.auth(), signal: this.requestSignal(Math.max(this.opts.requestTimeoutMs, 120_000)) });
       } catch (e) {
-        throw new TrackingUnavailableError(`download ${artifactPath}: ${this.uri} is unreachable (${(e as Error).message})`);
+        throw new TrackingUnavailableError(`download ${artifactPath}: ${this.shownUri} is unreachable (${errorCause(e)})`);
       }
       if (res.status >= 500 || res.status === 429) throw new TrackingUnavailableError(`download ${artifactPath}: HTTP ${res.status}`);
       if (!res.ok) throw new MlflowApiError(`run ${runId} has no artifact ${artifactPath} (HTTP ${res.status})`, res.status, undefined);

@@ -96,7 +96,9 @@ export interface OpenTrackerOptions extends RestTrackerOptions {
  * (and when the process exits). Use `tracker.uri` (http) for child processes: they share this server.
  */
 export async function openTracker(uri?: string, options: OpenTrackerOptions = {}): Promise<OpenedTracker> {
-  const { mustExist, cwd, ...rest } = options;
+  const { mustExist, cwd, ...given } = options;
+  // outages and their end are the user's business: one line each on stderr unless the caller listens itself
+  const rest: RestTrackerOptions = { onStatus: (line) => void process.stderr.write(`${line}\n`), ...given };
   const target = resolveTrackingUri(uri, cwd);
   if (target.kind === 'server') {
     const storeUri = process.env[STORE_ENV] ?? target.uri;
@@ -116,7 +118,9 @@ export async function openTracker(uri?: string, options: OpenTrackerOptions = {}
 /** One line telling a researcher where to look at an experiment in MLflow's UI. */
 export function whereToLook(tracker: { uri: string; storeUri?: string }, experimentId: string): string {
   const page = experimentUiPath(experimentId);
-  if (tracker.storeUri === undefined || tracker.storeUri === tracker.uri) return `MLflow UI: ${tracker.uri}${page}`;
+  if (tracker.storeUri === undefined || tracker.storeUri === tracker.uri) {
+    return `MLflow UI: ${redactUri(tracker.uri)}${page}`;
+  }
   const sqlite = /^sqlite:\/\/\/(.+)$/.exec(tracker.storeUri)?.[1];
   if (sqlite && path.basename(sqlite) === 'mlflow.db') {
     return `MLflow UI: run \`mlflow ui\` in ${path.dirname(sqlite)}, then open http://127.0.0.1:5000${page}`;

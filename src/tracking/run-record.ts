@@ -61,6 +61,10 @@ export const TAGS = {
   threads: 'ganstudy.threads',
   classifier: 'ganstudy.classifier',
   top10Prefix: 'ganstudy.top10.',
+  /** on a run that carried this trial's id but is not its run (other params, a duplicate): why; trial_id removed */
+  superseded: 'ganstudy.superseded',
+  /** the trial id such a run carried */
+  supersededTrialId: 'ganstudy.superseded_trial_id',
   gitCommit: 'mlflow.source.git.commit',
   runName: 'mlflow.runName',
   sourceName: 'mlflow.source.name',

@@ -73,6 +73,8 @@ export interface Tracker {
   listExperiments(): Promise<{ experimentId: string; name: string }[]>;
   setExperimentTag(experimentId: string, key: string, value: string): Promise<void>;
   getExperimentTags(experimentId: string): Promise<Record<string, string>>;
+  /** deleting a tag the experiment does not have is a no-op */
+  deleteExperimentTag(experimentId: string, key: string): Promise<void>;
   /** the datasets a run trained and was scored on (MLflow de-duplicates by name and digest) */
   logInputs(runId: string, datasets: DatasetInput[]): Promise<void>;
   /** read the run's logged (key, step) pairs now, so a resumed run never logs a step twice */

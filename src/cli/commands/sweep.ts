@@ -82,6 +82,11 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(`${e.message}\n`);
       return 2;
     }
+    // stopping while the tracker could not be reached: the message, not a stack trace
+    if (stop.signal.aborted) {
+      process.stderr.write(`ganstudy sweep: stopped: ${(e as Error).message}\n`);
+      return 130;
+    }
     throw e;
   } finally {
     stop.dispose();

@@ -99,7 +99,7 @@ export async function run(argv: string[]): Promise<number> {
     const { runTrial } = await import('../../sweep/run-trial.js');
     const { createProgressLine } = await import('../progress.js');
     const showProgress = createProgressLine(process.stderr);
-    const tracker = await openTracker();
+    const tracker = await openTracker(undefined, { signal: stop.signal });
     try {
       const experimentId = await openSweepExperiment(tracker, spec.name, `ganstudy sweep ${label}`);
       let trials: Trial[] = phase1;
@@ -124,7 +124,7 @@ export async function run(argv: string[]): Promise<number> {
         return TRIAL_EXIT.failed;
       }
       const threads = Number(process.env.TF_NUM_INTRAOP_THREADS ?? '') || undefined;
-      process.stderr.write(`[trial ${index}] ${trial.runName} (${trial.trialId}) → ${tracker.uri}, experiment ${spec.name}\n`);
+      process.stderr.write(`[trial ${index}] ${trial.runName} (${trial.trialId}) → ${tracker.shownUri}, experiment ${spec.name}\n`);
       const outcome = await runTrial(trial, {
         tracker,
         experimentId,
@@ -171,6 +171,11 @@ export async function run(argv: string[]): Promise<number> {
     if (e instanceof SweepSpecError) {
       process.stderr.write(`${e.message}\n`);
       return TRIAL_EXIT.usage;
+    }
+    // stopping while the tracker could not be reached: the message, not a stack trace
+    if (stop.signal.aborted) {
+      process.stderr.write(`[trial ${index}] stopped: ${(e as Error).message}\n`);
+      return TRIAL_EXIT.interrupted;
     }
     throw e;
   } finally {
