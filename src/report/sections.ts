@@ -4,7 +4,7 @@
  * classifier-based scores. No value that is a location on the machine (data_dir, data_mnist_dir, …) is printed.
  */
 import path from 'node:path';
-import { redactUri } from '../tracking/mlflow-server.js';
+import { redactSecrets } from '../tracking/redact.js';
 import { TAGS } from '../tracking/run-record.js';
 import { formatNumber } from './format.js';
 import { formatValues } from './protocol.js';
@@ -115,5 +115,5 @@ export function storeLabel(uri: string, cwd: string = process.cwd()): string {
       : `\`${path.basename(sqlite)}\` (a sqlite file outside the working directory)`;
   }
   if (/^https?:\/\/(127\.0\.0\.1|localhost)(:\d+)?\/?$/i.test(uri)) return 'of an MLflow server on this machine';
-  return `\`${redactUri(uri)}\``;
+  return `\`${redactSecrets(uri)}\``;
 }

@@ -20,7 +20,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
-import { openSweepExperiment, openTracker, redactUri, STORE_ENV, whereToLook, type OpenedTracker } from '../tracking/index.js';
+import { openSweepExperiment, openTracker, redactSecrets, STORE_ENV, whereToLook, type OpenedTracker } from '../tracking/index.js';
 import { TAGS, type Run, type Tracker } from '../tracking/types.js';
 import { expandRefine, expandSweep, type Trial, type TrialPhase } from './expand.js';
 import { loadSweepFile } from './load.js';
@@ -84,7 +84,7 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
 
 function describeStore(t: Tracker): string {
   const store = (t as Partial<OpenedTracker>).storeUri;
-  return store === undefined || store === t.uri ? redactUri(t.uri) : `${redactUri(store)} (local MLflow server ${t.uri})`;
+  return store === undefined || store === t.uri ? redactSecrets(t.uri) : `${redactSecrets(store)} (local MLflow server ${t.uri})`;
 }
 
 /** trialId → the status that decides what happens to it (FINISHED wins over any retry) */

@@ -3,7 +3,7 @@
  * MLflow server, and run-record.ts, which names everything a run holds.
  */
 export { MlflowRestTracker, MlflowApiError, TrackingUnavailableError, type RestTrackerOptions, type BatchStats } from './mlflow-rest.js';
-export { startMlflowServer, mlflowBinary, freePort, redactUri, type MlflowServer, type StartServerOptions } from './mlflow-server.js';
+export { startMlflowServer, mlflowBinary, freePort,  type MlflowServer, type StartServerOptions } from './mlflow-server.js';
 export {
   openTracker,
   resolveTrackingUri,
@@ -18,3 +18,4 @@ export {
 export * from './run-record.js';
 export { gitCommit } from './git.js';
 export * from './types.js';
+export { redactSecrets } from './redact.js';

@@ -27,6 +27,7 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { redactSecrets } from './redact.js';
 
 /** JSON has no NaN/Infinity: they travel as the strings protobuf's JSON mapping uses (MLflow accepts them) */
 export type WireNumber = number | 'NaN' | 'Infinity' | '-Infinity';
@@ -80,11 +81,6 @@ const LineSchema = z.union([
 
 function storeHash(uri: string): string {
   return createHash('sha256').update(uri).digest('hex');
-}
-
-/** a URI with the password of its user info replaced */
-export function redactSecrets(text: string): string {
-  return text.replace(/(\/\/[^:/@\s]+):[^@/\s]*@/g, '$1:***@');
 }
 
 const uid = (): number => (typeof process.getuid === 'function' ? process.getuid() : -1);

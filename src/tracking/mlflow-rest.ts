@@ -29,11 +29,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { SeenSteps } from './dedup.js';
+import { redactSecrets } from './redact.js';
 import {
   fromWire,
   Journal,
   journalRoot,
-  redactSecrets,
   toWire,
   WireNumberSchema,
   type Entry,

@@ -17,6 +17,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { redactSecrets } from './redact.js';
 
 export interface MlflowServer {
   /** http://127.0.0.1:<port> */
@@ -100,9 +101,6 @@ async function waitHealthy(uri: string, proc: ChildProcess, timeoutMs: number, l
 }
 
 /** the store URI without its password, for messages */
-export function redactUri(uri: string): string {
-  return uri.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@');
-}
 
 function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   if (pid === undefined) return;
@@ -157,7 +155,7 @@ export async function startMlflowServer(opts: StartServerOptions): Promise<Mlflo
       await Promise.race([waitHealthy(uri, proc, opts.startTimeoutMs ?? 120_000, () => output), spawnError]);
     } catch (e) {
       await terminate('SIGKILL');
-      throw new Error(`tracking store ${redactUri(opts.backendStoreUri ?? DEFAULT_STORE)}: ${(e as Error).message}`);
+      throw new Error(`tracking store ${redactSecrets(opts.backendStoreUri ?? DEFAULT_STORE)}: ${(e as Error).message}`);
     }
   };
   const terminate = async (signal: NodeJS.Signals): Promise<void> => {

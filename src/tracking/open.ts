@@ -12,7 +12,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { MlflowRestTracker, type RestTrackerOptions } from './mlflow-rest.js';
 import { experimentUiPath } from './run-record.js';
-import { redactUri, startMlflowServer, type MlflowServer } from './mlflow-server.js';
+import { startMlflowServer, type MlflowServer } from './mlflow-server.js';
+import { redactSecrets } from './redact.js';
 
 export const DEFAULT_TRACKING_URI = 'sqlite:///mlflow.db';
 /** the child processes of a sweep log to the sweep's server; this names the store behind it (for the journal) */
@@ -43,7 +44,7 @@ export function resolveTrackingUri(uri?: string, cwd: string = process.cwd()): T
   const db = DatabaseScheme.safeParse(scheme.split('+')[0]);
   if (!db.success) {
     throw new Error(
-      `tracking URI ${JSON.stringify(redactUri(u))}: ganstudy takes an MLflow server (http(s)://…) or a database ` +
+      `tracking URI ${JSON.stringify(redactSecrets(u))}: ganstudy takes an MLflow server (http(s)://…) or a database ` +
         `(sqlite:///…, postgresql://…), not ${scheme}:`,
     );
   }
@@ -119,12 +120,12 @@ export async function openTracker(uri?: string, options: OpenTrackerOptions = {}
 export function whereToLook(tracker: { uri: string; storeUri?: string }, experimentId: string): string {
   const page = experimentUiPath(experimentId);
   if (tracker.storeUri === undefined || tracker.storeUri === tracker.uri) {
-    return `MLflow UI: ${redactUri(tracker.uri)}${page}`;
+    return `MLflow UI: ${redactSecrets(tracker.uri)}${page}`;
   }
   const sqlite = /^sqlite:\/\/\/(.+)$/.exec(tracker.storeUri)?.[1];
   if (sqlite && path.basename(sqlite) === 'mlflow.db') {
     return `MLflow UI: run \`mlflow ui\` in ${path.dirname(sqlite)}, then open http://127.0.0.1:5000${page}`;
   }
-  const store = redactUri(tracker.storeUri);
+  const store = redactSecrets(tracker.storeUri);
   return `MLflow UI: run \`mlflow ui --backend-store-uri ${store}\`, then open http://127.0.0.1:5000${page}`;
 }
