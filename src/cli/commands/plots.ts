@@ -3,95 +3,85 @@
  * results/<sweep>/ (figures, README.md) from the tracking store alone. Without --sweep, every experiment that
  * holds ganstudy runs (tag ganstudy.sweep) is reported.
  */
-import { parseArgs } from 'node:util';
-import { z } from 'zod';
-import { discoverSweeps, generateReport } from '../../report/index.js';
-import { openTracker, type OpenedTracker } from '../../tracking/index.js';
+import { parseCommandLine, TRACKING_FLAG, wholeNumber } from '../args.js';
+import { UserError } from '../errors.js';
+import { checkTrackingStore, checkWritableDir, trackerStatusLine } from '../preflight.js';
 
-const USAGE = `usage: ganstudy plots [--sweep <name> ...] [--out <dir>] [--k <n>] [--tracking-uri <uri>]
+const USAGE = `usage: ganstudy plots [options]
 
-  --sweep         sweep (= MLflow experiment) to report; repeatable. Default: every experiment with ganstudy runs
-  --out           results root; each sweep is written to <out>/<sweep>/ (default: results)
-  --k             size of the top sets per (dataset, model, metric) (default: 10)
-  --tracking-uri  tracking store (default: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)
+Regenerates <out>/<sweep>/ (figures, tables, README.md) from the tracking store alone.
+
+options:
+  --sweep NAME        sweep (= MLflow experiment) to report; repeatable (default: every experiment with ganstudy runs)
+  --out DIR           results root; each sweep is written to <out>/<sweep>/ (default: results)
+  --k N               size of the top sets per (dataset, model, metric) (default: 10)
+  --tracking-uri URI  tracking store (default: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db; must exist)
+  -v, --verbose       stack traces on errors
+  -h, --help          this text
 `;
 
-const ArgsSchema = z.object({
-  sweep: z.array(z.string().min(1)).default([]),
-  out: z.string().min(1).default('results'),
-  k: z.coerce.number().int('--k must be a whole number').positive('--k must be at least 1').default(10),
-  'tracking-uri': z.string().min(1).optional(),
-  help: z.boolean().default(false),
-});
+const FLAGS = {
+  sweep: { type: 'string', multiple: true },
+  out: { type: 'string' },
+  k: { type: 'string' },
+  ...TRACKING_FLAG,
+} as const;
 
 export async function run(argv: string[]): Promise<number> {
-  let raw: ReturnType<typeof parseArgs>['values'];
-  try {
-    raw = parseArgs({
-      args: argv,
-      options: {
-        sweep: { type: 'string', multiple: true },
-        out: { type: 'string' },
-        k: { type: 'string' },
-        'tracking-uri': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }).values;
-  } catch (err) {
-    process.stderr.write(`ganstudy plots: ${(err as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  const parsed = ArgsSchema.safeParse(raw);
-  if (!parsed.success) {
-    const msg = parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('\n');
-    process.stderr.write(`ganstudy plots: ${msg}\n\n${USAGE}`);
-    return 2;
-  }
-  const args = parsed.data;
-  if (args.help) {
+  const { flags } = parseCommandLine('plots', argv, FLAGS);
+  if (flags.help) {
     process.stdout.write(USAGE);
     return 0;
   }
+  const k = wholeNumber('k', flags.k, 1) ?? 10;
+  const out = flags.out ?? 'results';
+  if (out === '') throw new UserError('--out: expected a folder, got ""', 2);
+  const sweepNames = flags.sweep ?? [];
+  if (sweepNames.some((s) => s.trim() === '')) throw new UserError('--sweep: expected a sweep name, got ""', 2);
+  // opening a sqlite store creates it: a report must not leave an empty database behind a typo
+  await checkTrackingStore(flags['tracking-uri'], { mustExist: true });
+  await checkWritableDir(out, '--out');
   const t0 = Date.now();
-  let tracker: OpenedTracker;
+  const { discoverSweeps, generateReport } = await import('../../report/index.js');
+  const { openTracker } = await import('../../tracking/index.js');
+  const tracker = await openTracker(flags['tracking-uri'], { mustExist: true, onStatus: trackerStatusLine('') });
   try {
-    // opening a sqlite store creates it: a report must not leave an empty database behind a typo
-    tracker = await openTracker(args['tracking-uri'], { mustExist: true });
-  } catch (err) {
-    process.stderr.write(`ganstudy plots: ${(err as Error).message}\n`);
-    return 1;
-  }
-  try {
-    let sweeps = args.sweep;
+    let sweeps = sweepNames;
     if (sweeps.length === 0) {
       process.stderr.write(`looking for sweeps in ${tracker.uri}\n`);
       sweeps = await discoverSweeps(tracker);
       if (sweeps.length === 0) {
-        process.stderr.write(`ganstudy plots: no experiment in ${tracker.uri} has ganstudy runs; run a sweep first (npm run sweep -- sweeps/quickstart.ts)\n`);
-        return 1;
+        throw new UserError(
+          `no experiment in ${tracker.uri} has ganstudy runs; run a sweep first (npm run sweep -- sweeps/quickstart.ts)`,
+        );
       }
       process.stderr.write(`sweeps: ${sweeps.join(', ')}\n`);
+    }
+    for (const name of sweeps) {
+      if ((await tracker.getExperimentByName(name)) !== undefined) continue;
+      const known = (await discoverSweeps(tracker)).map((s) => `'${s}'`);
+      throw new UserError(
+        `--sweep ${name}: no such experiment in ${tracker.uri}; ` +
+          (known.length > 0 ? `sweeps there: ${known.join(', ')}` : 'it holds no ganstudy sweep yet'),
+        2,
+      );
     }
     const summary = await generateReport({
       tracker,
       sweeps,
-      outDir: args.out,
-      k: args.k,
+      outDir: out,
+      k,
       onProgress: (msg) => process.stderr.write(`${msg}\n`),
     });
     for (const s of summary.sweeps) {
       process.stdout.write(
         `${s.sweep}: ${s.readme} — ${s.figures.length} figures, ${s.topSets.length} top sets, ` +
-          `${s.runs.finished}/${s.runs.total} runs finished, report run ${s.reportRunId}, ${(s.elapsedMs / 1000).toFixed(1)} s\n`,
+          `${s.runs.finished}/${s.runs.total} runs finished, report run ${s.reportRunId}, ` +
+          `${(s.elapsedMs / 1000).toFixed(1)} s\n`,
       );
     }
     process.stdout.write(`report took ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     return 0;
-  } catch (err) {
-    // expected failures (unknown sweep, unreachable server) are reported by their message, not a stack
-    process.stderr.write(`ganstudy plots: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 1;
   } finally {
     await tracker.close();
   }
