@@ -40,8 +40,8 @@ function warnOversubscribed(parallel: number | undefined): void {
   const cores = os.availableParallelism();
   if (parallel === undefined || parallel <= cores) return;
   process.stderr.write(
-    `ganstudy sweep: --parallel ${parallel} is more than the ${cores} CPU core(s): ${parallel} trials will run at once ` +
-      `with 1 thread each and share the cores, each slower; --parallel ${cores} finishes as soon or sooner\n`,
+    `ganstudy sweep: --parallel ${parallel} is more than the ${cores} CPU core(s): up to ${parallel} trials will run ` +
+      `at once, 1 thread each, sharing the cores (each slower, more memory); --parallel ${cores} is usually as fast\n`,
   );
 }
 
