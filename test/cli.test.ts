@@ -15,6 +15,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { closestFlag, editDistance } from '../src/cli/args.js';
 import { reportFailure, userMessage, UserError } from '../src/cli/errors.js';
+import { trackerStatusLine } from '../src/cli/preflight.js';
+import { MlflowRestTracker } from '../src/tracking/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MAIN = path.join(ROOT, 'src', 'cli', 'main.ts');
@@ -323,6 +325,21 @@ describe('errors.ts and args.ts', () => {
     expect(userMessage(e)?.message).toBe(
       'cannot open /store/x.lock: permission denied (EACCES); choose another location or fix its permissions',
     );
+  });
+
+  it('a connection that drops: the first retry prints one line naming the knob that bounds the wait', async () => {
+    const out = capture();
+    const port = await closedPort();
+    const tracker = new MlflowRestTracker(`http://127.0.0.1:${port}`, {
+      journalDir: path.join(scratch, 'journal-retry'),
+      requestMaxWaitMs: 1_500,
+      onStatus: trackerStatusLine('[trial 0] ', out.stream),
+    });
+    await expect(tracker.getExperimentByName('x')).rejects.toThrow(/gave up after 2 s/);
+    await tracker.close();
+    const lines = out.text().trim().split('\n');
+    expect(lines, out.text()).toHaveLength(1);
+    expect(lines[0]).toMatch(/^\[trial 0\] tracking: .* buffering and retrying; .*GANSTUDY_TRACKING_MAX_WAIT_S/);
   });
 
   it('suggests by edit distance', () => {

@@ -18,6 +18,12 @@ function checkTimeoutMs(): number {
   return Number.isFinite(n) && n > 0 ? n * 1000 : 5_000;
 }
 
+/** the environment knobs of the tracking connection, for the --help of every command that touches the store */
+export const TRACKING_ENV_HELP = `environment:
+  GANSTUDY_TRACKING_CHECK_S     seconds the start-up check waits for the tracking server (default 5)
+  GANSTUDY_TRACKING_MAX_WAIT_S  seconds unsent tracker writes wait for a server that went away mid-run (default 1800)
+`;
+
 const HOW_TO_SET = 'set --tracking-uri or MLFLOW_TRACKING_URI (unset: sqlite:///mlflow.db in this folder)';
 
 /** the tracking module, loaded lazily: it is only needed by commands that touch the store */
@@ -154,10 +160,13 @@ export async function checkTrackingStore(uri: string | undefined, opts: { mustEx
 }
 
 /** The line a tracker prints when an established connection drops (its first retry) and when it is back. */
-export function trackerStatusLine(prefix: string): (message: string) => void {
+export function trackerStatusLine(
+  prefix: string,
+  err: NodeJS.WritableStream = process.stderr,
+): (message: string) => void {
   return (message) => {
     const limit = 'GANSTUDY_TRACKING_MAX_WAIT_S';
     const extra = /retrying/.test(message) ? `; unsent writes wait up to ${limit} seconds (default 1800)` : '';
-    process.stderr.write(`${prefix}${message}${extra}\n`);
+    err.write(`${prefix}${message}${extra}\n`);
   };
 }

@@ -5,7 +5,7 @@
  */
 import { parseCommandLine, TRACKING_FLAG, wholeNumber } from '../args.js';
 import { UserError } from '../errors.js';
-import { checkTrackingStore, checkWritableDir, trackerStatusLine } from '../preflight.js';
+import { checkTrackingStore, checkWritableDir, trackerStatusLine, TRACKING_ENV_HELP } from '../preflight.js';
 
 const USAGE = `usage: ganstudy plots [options]
 
@@ -18,7 +18,8 @@ options:
   --tracking-uri URI  tracking store (default: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db; must exist)
   -v, --verbose       stack traces on errors
   -h, --help          this text
-`;
+
+${TRACKING_ENV_HELP}`;
 
 const FLAGS = {
   sweep: { type: 'string', multiple: true },

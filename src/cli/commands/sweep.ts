@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseCommandLine, TRACKING_FLAG, wholeNumber } from '../args.js';
 import { checkSweepData } from '../sweep-data.js';
-import { checkTrackingStore, checkWritableDir } from '../preflight.js';
+import { checkTrackingStore, checkWritableDir, TRACKING_ENV_HELP } from '../preflight.js';
 import { createStopControl, SETTLE_MS, stopGraceMs } from '../stop.js';
 
 const USAGE = `usage: ganstudy sweep <sweeps/file.ts> [options]
@@ -23,9 +23,7 @@ options:
   -v, --verbose       each trial's JSON summary and tracker timings; stack traces on errors
   -h, --help          this text
 
-environment: GANSTUDY_TRACKING_MAX_WAIT_S (seconds unsent tracker writes wait for a server that went away,
-default 1800), GANSTUDY_TRACKING_CHECK_S (seconds the start-up check waits for the server, default 5)
-`;
+${TRACKING_ENV_HELP}`;
 
 const FLAGS = {
   parallel: { type: 'string', short: 'p' },

@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { oneOf, parseCommandLine, TRACKING_FLAG, wholeNumber } from '../args.js';
 import { UserError, verboseRequested } from '../errors.js';
-import { checkTrackingStore, checkWritableDir, trackerStatusLine } from '../preflight.js';
+import { checkTrackingStore, checkWritableDir, trackerStatusLine, TRACKING_ENV_HELP } from '../preflight.js';
 import { createStopControl } from '../stop.js';
 import type { Trial } from '../../sweep/expand.js';
 import { TRIAL_EXIT } from '../../sweep/scheduler.js';
@@ -28,7 +28,8 @@ options:
                       (\`ganstudy sweep\` does this once before starting trials in parallel)
   -v, --verbose       the trial's JSON summary and tracker timings; stack traces on errors
   -h, --help          this text
-`;
+
+${TRACKING_ENV_HELP}`;
 
 const FLAGS = {
   index: { type: 'string', short: 'i' },
