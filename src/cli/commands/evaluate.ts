@@ -61,13 +61,8 @@ options:
 
 /** whole-number flags ≥ 1, checked before anything loads */
 const NUMBER_FLAGS = [
-  'samples',
-  'splits',
-  'diversity-batches',
-  'critic-steps',
-  'critic-batch-size',
-  'classifier-steps',
-  'graph-input-size',
+  ...['samples', 'splits', 'diversity-batches', 'critic-steps'],
+  ...['critic-batch-size', 'classifier-steps', 'graph-input-size'],
 ] as const;
 
 const CLI_OPTIONS = {
