@@ -154,6 +154,8 @@ describe('the tracking store is checked once, at the start, in seconds', () => {
       env: { MLFLOW_TRACKING_URI: inject('mlflowUri') },
     });
     expectOneLine(runs, 1, /cannot write .*a-file\/runs: .* choose another folder with --runs-dir/);
+    const journal = await runCli(['plots'], { cwd: dir, env: { GANSTUDY_JOURNAL_DIR: path.join(file, 'journal') } });
+    expectOneLine(journal, 1, /cannot write .*a-file\/journal: .* choose another folder with GANSTUDY_JOURNAL_DIR/);
     expect(fs.readdirSync(dir)).toEqual(['a-file']);
   }, 60_000);
 

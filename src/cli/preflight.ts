@@ -9,6 +9,7 @@
  */
 import { constants, existsSync, statSync } from 'node:fs';
 import { access } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { UserError } from './errors.js';
 
@@ -132,6 +133,9 @@ export async function checkTrackingStore(uri: string | undefined, opts: { mustEx
     throw new UserError(`${(e as Error).message}; ${HOW_TO_SET}`, 2);
   }
   const shown = redactUri(target.uri);
+  // unsent writes are journaled there before they are sent (mlflow-rest.ts's default folder)
+  const journal = process.env.GANSTUDY_JOURNAL_DIR ?? path.join(os.tmpdir(), 'ganstudy-tracking-journal');
+  await checkWritableDir(journal, 'GANSTUDY_JOURNAL_DIR');
   if (target.kind === 'server' && /^https?:\/\/[^/]*@/i.test(target.uri)) {
     throw new UserError(
       `tracking URI ${shown}: credentials in the URI are not sent; ` +
