@@ -305,7 +305,11 @@ describe('limits and quieter progress', () => {
 describe('errors.ts and args.ts', () => {
   const capture = () => {
     let text = '';
-    return { stream: { write: (s: string) => ((text += s), true) } as unknown as NodeJS.WritableStream, text: () => text };
+    const write = (s: string): boolean => {
+      text += s;
+      return true;
+    };
+    return { stream: { write } as unknown as NodeJS.WritableStream, text: () => text };
   };
 
   it('a user error is one line; a bug prints its stack and says it is one', () => {

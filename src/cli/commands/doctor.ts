@@ -17,6 +17,6 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const { backendInfo } = await import('../../backend/index.js');
-  process.stdout.write(JSON.stringify(backendInfo(), null, 2) + '\n');
+  process.stdout.write(`${JSON.stringify(backendInfo(), null, 2)}\n`);
   return 0;
 }
