@@ -100,7 +100,7 @@ async function experimentExists(uri: string, name: string): Promise<boolean> {
 const unique = (what: string): string => `cli-${what}-${Date.now().toString(36)}-${process.pid}`;
 
 describe('the tracking store is checked once, at the start, in seconds', () => {
-  it('an unreachable server: sweep, sweep --dry-run, trial and plots fail with one line and create nothing', async () => {
+  it('an unreachable server: sweep, sweep --dry-run, trial, plots fail with one line, create nothing', async () => {
     const port = await closedPort();
     const uri = `http://127.0.0.1:${port}`;
     const commands = [
@@ -190,7 +190,7 @@ describe('nothing half-written', () => {
     expect(fs.existsSync(path.join(scratch, 'runs', name))).toBe(false);
   }, 30_000);
 
-  it('train: a dataset error leaves no folder, the corrected command runs, fewer --steps than done is refused', async () => {
+  it('train: a dataset error leaves no folder, the fix runs, fewer --steps than done is refused', async () => {
     const out = path.join(scratch, 'train-run');
     const tiny = ['--model', 'dcgan', '--out', out, '--width', '0.125', '--batch-size', '8', '--z-dim', '8'];
     const bad = await runCli(['train', ...tiny, '--dataset', 'cifar10', '--data-dir', path.join(scratch, 'nope')]);
@@ -285,7 +285,8 @@ describe('limits and quieter progress', () => {
     const args = ['--metrics', 'ms_ssim', '--size', '16', '--diversity-batches', '1', '--diversity-batch-size', '2'];
     const r = await runCli(['evaluate', dir, ...args, '--json']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/the folder mixes 2 image sizes \(3 at 20×20, 1 at 24×16\): each is centre-cropped .* 16×16/);
+    expect(r.stderr).toMatch(/the folder mixes 2 image sizes \(3 at 20×20, 1 at 24×16\): each is centre-cropped/);
+    expect(r.stderr).toMatch(/resized to 16×16/);
   }, 90_000);
 
   it('a trial prints its step lines, and its JSON summary and tracker timings only with --verbose', async () => {

@@ -4,7 +4,7 @@
  *   - `--help`/`-h` and `--verbose`/`-v` everywhere;
  *   - an unknown flag is one line naming the closest valid flag (edit distance), not the whole help;
  *   - a value may be negative (`--seed -1`): parseArgs would read it as a flag;
- *   - values are strings here; `wholeNumber`, `numberValue` and `oneOf` turn them into typed values with one
+ *   - values are strings here; `wholeNumber` and `oneOf` turn them into typed values with one
  *     wording ("--steps: expected a whole number, got \"2.5\"").
  * Failures are UserErrors (exit 2), so main.ts prints them as one line.
  */
@@ -92,7 +92,7 @@ export function parseCommandLine<S extends FlagSpecs>(
   command: string,
   argv: readonly string[],
   specs: S,
-  positionals: { min: number; max: number; what: string } = { min: 0, max: 0, what: 'argument' },
+  positionals: PositionalCount = { min: 0, max: 0, what: 'argument' },
 ): ParsedCommandLine<S> {
   const all: FlagSpecs = { ...COMMON_FLAGS, ...specs };
   const args = joinNegativeValues(argv, all);
@@ -114,13 +114,22 @@ export function parseCommandLine<S extends FlagSpecs>(
   const flags = parsed.values as ParsedFlags<S>;
   if (flags.help !== true) {
     const n = parsed.positionals.length;
-    if (n < positionals.min || n > positionals.max) {
-      const want = positionals.max === 0 ? 'no' : positionals.min === positionals.max ? `${positionals.min}` : 'at most one';
-      const got = n > positionals.max && positionals.max === 0 ? `: "${parsed.positionals[0]}" (options start with --)` : `, got ${n}`;
-      throw new UserError(`expected ${want} ${positionals.what}${positionals.max === 1 ? '' : 's'}${got}; see ganstudy ${command} --help`, 2);
-    }
+    if (n < positionals.min || n > positionals.max) throw wrongPositionals(command, parsed.positionals, positionals);
   }
   return { flags, positionals: parsed.positionals };
+}
+
+interface PositionalCount {
+  min: number;
+  max: number;
+  what: string;
+}
+
+function wrongPositionals(command: string, given: string[], want: PositionalCount): UserError {
+  const count = want.max === 0 ? 'no' : want.min === want.max ? `${want.min}` : `${want.min} to ${want.max}`;
+  const got = want.max === 0 ? `: "${given[0]}" (options start with --)` : `, got ${given.length}`;
+  const plural = want.max === 1 ? '' : 's';
+  return new UserError(`expected ${count} ${want.what}${plural}${got}; see ganstudy ${command} --help`, 2);
 }
 
 function firstLine(s: string): string {
@@ -131,17 +140,10 @@ function firstLine(s: string): string {
 export function wholeNumber(flag: string, raw: string | undefined, min = 0): number | undefined {
   if (raw === undefined) return undefined;
   const v = Number(raw);
-  if (raw.trim() === '' || !Number.isInteger(v)) throw new UserError(`--${flag}: expected a whole number, got "${raw}"`, 2);
+  if (raw.trim() === '' || !Number.isInteger(v)) {
+    throw new UserError(`--${flag}: expected a whole number, got "${raw}"`, 2);
+  }
   if (v < min) throw new UserError(`--${flag}: expected a whole number >= ${min}, got "${raw}"`, 2);
-  return v;
-}
-
-/** `--flag` as a finite number, optionally > 0 (undefined when absent) */
-export function numberValue(flag: string, raw: string | undefined, opts: { positive?: boolean } = {}): number | undefined {
-  if (raw === undefined) return undefined;
-  const v = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(v)) throw new UserError(`--${flag}: expected a number, got "${raw}"`, 2);
-  if (opts.positive && !(v > 0)) throw new UserError(`--${flag}: expected a number > 0, got "${raw}"`, 2);
   return v;
 }
 

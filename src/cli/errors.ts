@@ -44,7 +44,8 @@ export function userMessage(e: unknown): { message: string; exitCode: number } |
   const meaning = err.code !== undefined ? ERRNO_MEANING[err.code] : undefined;
   if (meaning !== undefined && (err.path !== undefined || err.syscall !== undefined)) {
     const where = err.path !== undefined ? err.path : 'a file';
-    const fix = err.code === 'ENOSPC' || err.code === 'EDQUOT' ? 'free some space' : 'choose another location or fix its permissions';
+    const full = err.code === 'ENOSPC' || err.code === 'EDQUOT';
+    const fix = full ? 'free some space' : 'choose another location or fix its permissions';
     return { message: `cannot ${err.syscall ?? 'use'} ${where}: ${meaning} (${err.code}); ${fix}`, exitCode: 1 };
   }
   return undefined;
@@ -60,7 +61,12 @@ export function verboseRequested(argv: readonly string[]): boolean {
 }
 
 /** Writes the failure of `ganstudy <command>` and returns the exit code. */
-export function reportFailure(command: string, e: unknown, verbose: boolean, err: NodeJS.WritableStream = process.stderr): number {
+export function reportFailure(
+  command: string,
+  e: unknown,
+  verbose: boolean,
+  err: NodeJS.WritableStream = process.stderr,
+): number {
   const user = userMessage(e);
   const prefix = command ? `ganstudy ${command}` : 'ganstudy';
   if (user !== undefined) {

@@ -16,8 +16,8 @@ export async function checkSweepData(spec: SweepSpec, label: string): Promise<vo
     const dir = ds.dir ?? ds.mnistDir;
     if (dir === undefined || seen.has(ds.name)) continue;
     const abs = path.resolve(dir);
-    if (!existsSync(abs) || !statSync(abs).isDirectory()) seen.set(ds.name, `${ds.name}: ${abs} (set by dataDirs.${ds.name})`);
-    else seen.set(ds.name, '');
+    const there = existsSync(abs) && statSync(abs).isDirectory();
+    seen.set(ds.name, there ? '' : `${ds.name}: ${abs} (set by dataDirs.${ds.name})`);
   }
   const missing = [...seen.values()].filter((s) => s !== '');
   if (missing.length > 0) {

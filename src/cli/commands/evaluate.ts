@@ -100,7 +100,9 @@ class UsageError extends UserError {
 function intOption(value: string | undefined, flag: string, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
   const v = Number(value);
-  if (!Number.isInteger(v) || v < min) throw new UsageError(`--${flag} expected a whole number >= ${min}, got "${value}"`);
+  if (!Number.isInteger(v) || v < min) {
+    throw new UsageError(`--${flag}: expected a whole number >= ${min}, got "${value}"`);
+  }
   return v;
 }
 
@@ -254,9 +256,14 @@ export async function run(argv: string[]): Promise<number> {
   }
   const size = sizeFlag ?? dataset?.shape[0] ?? 64;
   if (dataset && (dataset.shape[0] !== size || dataset.shape[1] !== size)) {
-    throw new UsageError(`--size ${size} differs from the reference's ${dataset.shape[0]}×${dataset.shape[1]} images; leave --size out to use the reference's`);
+    throw new UsageError(
+      `--size ${size} differs from the reference's ${dataset.shape[0]}×${dataset.shape[1]} images; ` +
+        "leave --size out to use the reference's",
+    );
   }
-  if (dataset && dataset.shape[2] !== 3) throw new UsageError(`the reference has ${dataset.shape[2]} channels; evaluate reads RGB images`);
+  if (dataset && dataset.shape[2] !== 3) {
+    throw new UsageError(`the reference has ${dataset.shape[2]} channels; evaluate reads RGB images`);
+  }
   let counts: Map<string, number>;
   try {
     counts = await imageSizes(folder, limit);
@@ -271,14 +278,20 @@ export async function run(argv: string[]): Promise<number> {
 
   const classifierChoice = values.classifier ?? (dataset?.numClasses ? 'dataset' : undefined);
   const classifier = classifierChoice ? await loadClassifier(classifierChoice, values) : undefined;
-  if (classifier === 'dataset' && !dataset) throw new UsageError('--classifier dataset needs --against <labelled data set>');
+  if (classifier === 'dataset' && !dataset) {
+    throw new UsageError('--classifier dataset needs --against <labelled data set>');
+  }
   if (classifier && classifier !== 'dataset') log(`classifier ${classifier.name}`);
 
   const canClassify = classifier !== undefined;
   const metrics: MetricName[] =
     requested ??
     // modes_covered (ColorMNIST only) is computed when asked for
-    METRIC_NAMES.filter((m) => m !== 'modes_covered' && (m === 'inception_score' ? canClassify : m === 'ms_ssim' ? true : dataset !== null && (m !== 'fid' || canClassify)));
+    METRIC_NAMES.filter(
+      (m) =>
+        m !== 'modes_covered' &&
+        (m === 'inception_score' ? canClassify : m === 'ms_ssim' ? true : dataset !== null && (m !== 'fid' || canClassify)),
+    );
   for (const m of metrics) {
     if ((m === 'critic_w' || m === 'fid' || m === 'modes_covered') && !dataset) {
       throw new UsageError(`${m} compares with reference images: add --against <data set>`);

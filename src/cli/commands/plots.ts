@@ -53,7 +53,8 @@ export async function run(argv: string[]): Promise<number> {
       sweeps = await discoverSweeps(tracker);
       if (sweeps.length === 0) {
         throw new UserError(
-          `no experiment in ${tracker.uri} has ganstudy runs; run a sweep first (npm run sweep -- sweeps/quickstart.ts)`,
+          `no experiment in ${tracker.uri} has ganstudy runs; ` +
+            'run a sweep first (npm run sweep -- sweeps/quickstart.ts)',
         );
       }
       process.stderr.write(`sweeps: ${sweeps.join(', ')}\n`);

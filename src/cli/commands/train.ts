@@ -180,8 +180,8 @@ async function checkRunFolder(out: string, config: StoredConfig, steps: number):
   }
   if (checkpoint && checkpoint.step > steps) {
     throw new UserError(
-      `${out} is already trained to step ${checkpoint.step}, past --steps ${steps}: use --steps ${checkpoint.step} or ` +
-        'more to continue it, or another --out for a new run',
+      `${out} is already trained to step ${checkpoint.step}, past --steps ${steps}: ` +
+        `use --steps ${checkpoint.step} or more to continue it, or another --out for a new run`,
       2,
     );
   }

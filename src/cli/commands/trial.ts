@@ -98,7 +98,9 @@ export async function run(argv: string[]): Promise<number> {
   const { spec, label } = await loadSweepFile(positionals[0]);
   const phase1 = expandSweep(spec, { label });
   if (phase === 'grid' && phase1[index] === undefined) throw outOfRange(label, phase, index, phase1.length);
-  if (phase === 'refine' && !spec.refine) throw new UserError(`${label}: --phase refine: this sweep has no \`refine\` section`, 2);
+  if (phase === 'refine' && !spec.refine) {
+    throw new UserError(`${label}: --phase refine: this sweep has no \`refine\` section`, 2);
+  }
   const runsDir = flags['runs-dir'] ?? process.env.GANSTUDY_RUNS_DIR ?? 'runs';
   await checkTrackingStore(flags['tracking-uri']);
   await checkWritableDir(path.resolve(runsDir), '--runs-dir');
@@ -166,7 +168,8 @@ export async function run(argv: string[]): Promise<number> {
         },
       });
       if (verbose) {
-        const summary: Record<string, unknown> = { index, trialId: trial.trialId, runId: outcome.runId, status: outcome.status };
+        const { runId, status } = outcome;
+        const summary: Record<string, unknown> = { index, trialId: trial.trialId, runId, status };
         if (outcome.previous) summary.previous = outcome.previous;
         if (outcome.scores) summary.scores = outcome.scores;
         if (outcome.timing) summary.timing = outcome.timing;
