@@ -52,14 +52,6 @@ export async function run(argv: string[]): Promise<number> {
   const parallel = wholeNumber('parallel', flags.parallel, 1);
   // children inherit the environment: this is how every trial of the sweep gets --verbose
   if (flags.verbose) process.env.GANSTUDY_VERBOSE = '1';
-  const { loadSweepFile } = await import('../../sweep/load.js');
-  const { spec, label } = await loadSweepFile(positionals[0]);
-  warnOversubscribed(parallel ?? spec.parallel);
-  await checkTrackingStore(flags['tracking-uri']);
-  if (!flags['dry-run']) {
-    await checkWritableDir(path.resolve(flags['runs-dir'] ?? process.env.GANSTUDY_RUNS_DIR ?? 'runs'), '--runs-dir');
-    await checkSweepData(spec, label);
-  }
 
   // bounded stop: while trials run, each bounds its own stop; with none running only the tracker is left to wait for
   let running = 0;
@@ -71,6 +63,14 @@ export async function run(argv: string[]): Promise<number> {
     graceMs: stopGraceMs() + SETTLE_MS + 5_000,
   });
   try {
+    const { loadSweepFile } = await import('../../sweep/load.js');
+    const { spec, label } = await loadSweepFile(positionals[0]);
+    warnOversubscribed(parallel ?? spec.parallel);
+    await checkTrackingStore(flags['tracking-uri']);
+    if (!flags['dry-run']) {
+      await checkWritableDir(path.resolve(flags['runs-dir'] ?? process.env.GANSTUDY_RUNS_DIR ?? 'runs'), '--runs-dir');
+      await checkSweepData(spec, label);
+    }
     const { runSweep } = await import('../../sweep/scheduler.js');
     const result = await runSweep(positionals[0], {
       parallel,
