@@ -14,10 +14,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { loadDataset, type Dataset } from '../src/data/index.js';
 import { createModel, defaultHyperparameters } from '../src/models/index.js';
 import type { GanModel, Losses } from '../src/models/types.js';
@@ -420,13 +421,15 @@ describe('signals and dead parents (real processes, real MLflow server)', () => 
   }
 
   it('a signal while the tracker retries an unreachable server ends trial and sweep within seconds', async () => {
-    // a loopback port with nothing listening: every request is refused at once and retried with backoff
-    const port = await new Promise<number>((resolve) => {
-      const srv = net.createServer().listen(0, '127.0.0.1', () => {
-        const p = (srv.address() as net.AddressInfo).port;
-        srv.close(() => resolve(p));
-      });
+    // a server that passes the commands' start-up check, then answers every request 503: retried with backoff
+    const server = http.createServer((req, res) => {
+      const check = req.method === 'POST' && req.url === '/api/2.0/mlflow/experiments/search';
+      res.writeHead(check ? 200 : 503, { 'Content-Type': 'application/json' }).end(check ? '{"experiments":[]}' : '{}');
     });
+    const port = await new Promise<number>((resolve) => {
+      server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port));
+    });
+    onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
     for (const command of ['trial', 'sweep'] as const) {
       const d = drill(`unreachable-${command}`, { MLFLOW_TRACKING_URI: `http://127.0.0.1:${port}` });
       const args = command === 'trial' ? ['trial', TINY, '--index', '0'] : ['sweep', TINY];

@@ -26,11 +26,9 @@ import { expandRefine, expandSweep, type Trial, type TrialPhase } from './expand
 import { loadSweepFile } from './load.js';
 import { classifierNeeds } from './dataset-classifiers.js';
 import { threadsPerTrial } from './threads.js';
+import { TRIAL_EXIT } from './trial-exit.js';
 
-export { threadsPerTrial };
-
-/** exit codes of `ganstudy trial` */
-export const TRIAL_EXIT = { ok: 0, failed: 1, usage: 2, diverged: 3, interrupted: 130 } as const;
+export { threadsPerTrial, TRIAL_EXIT };
 
 export interface RunSweepOptions {
   /** trials at once (default 1) */

@@ -113,7 +113,13 @@ export async function openTracker(uri?: string, options: OpenTrackerOptions = {}
   }
   const { uri: backendStoreUri, artifactsDestination } = target;
   const server = await startMlflowServer({ backendStoreUri, artifactsDestination });
-  return new LocalServerTracker(server, target.uri, rest);
+  try {
+    return new LocalServerTracker(server, target.uri, rest);
+  } catch (e) {
+    // e.g. an unwritable journal folder: the server started for this tracker must not outlive the failure
+    await server.stop();
+    throw e;
+  }
 }
 
 /** One line telling a researcher where to look at an experiment in MLflow's UI. */

@@ -10,12 +10,14 @@
  *   --size N               side length the images are resized to (default: the reference's, else 64)
  *   …                      see usage() for the sample counts, critic steps, seeds and cache
  */
-import { parseArgs } from 'node:util';
 import path from 'node:path';
 import type { Tensor4D } from '@tensorflow/tfjs-node';
 import { tf } from '../../backend/index.js';
 import { loadDataset, type DatasetSpec } from '../../data/index.js';
 import { readImageFolder } from '../../data/images.js';
+import { listImages } from '../../data/image-folder.js';
+import { parseCommandLine } from '../args.js';
+import { UserError } from '../errors.js';
 import type { Dataset } from '../../data/types.js';
 import { createRng } from '../../util/rng.js';
 import { evaluateGenerator } from '../../../metrics/evaluate-generator.js';
@@ -52,8 +54,16 @@ options:
   --seed N                 (default 0)
   --json                   print the JSON on one line
   --quiet                  no progress on stderr
+  -v, --verbose            stack traces on errors
+  -h, --help               this text
 `;
 }
+
+/** whole-number flags ≥ 1, checked before anything loads */
+const NUMBER_FLAGS = [
+  ...['samples', 'splits', 'diversity-batches', 'critic-steps'],
+  ...['critic-batch-size', 'classifier-steps', 'graph-input-size'],
+] as const;
 
 const CLI_OPTIONS = {
   against: { type: 'string' },
@@ -78,15 +88,21 @@ const CLI_OPTIONS = {
   seed: { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
-class UsageError extends Error {}
+/** a mistake on the command line: one line, exit 2 */
+class UsageError extends UserError {
+  constructor(message: string) {
+    super(message, 2);
+  }
+}
 
 function intOption(value: string | undefined, flag: string, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
   const v = Number(value);
-  if (!Number.isInteger(v) || v < min) throw new UsageError(`--${flag} must be an integer ≥ ${min}; got '${value}'`);
+  if (!Number.isInteger(v) || v < min) {
+    throw new UsageError(`--${flag}: expected a whole number >= ${min}, got "${value}"`);
+  }
   return v;
 }
 
@@ -168,145 +184,199 @@ function folderSampler(images: Tensor4D): (n: number, seed: number) => Tensor4D 
   };
 }
 
-export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options: CLI_OPTIONS, allowPositionals: true, strict: true });
-  } catch (e) {
-    process.stderr.write(`ganstudy evaluate: ${(e as Error).message}\n\n${usage()}`);
-    return 2;
+/** "WxH" strings of the images' own sizes, read from their headers (no decoding) */
+async function imageSizes(folder: string, limit: number | undefined): Promise<Map<string, number>> {
+  const { default: sharp } = await import('sharp');
+  let files = listImages(folder);
+  if (limit !== undefined) files = files.slice(0, limit);
+  const counts = new Map<string, number>();
+  for (const f of files) {
+    const m = await sharp(path.join(folder, f.rel)).metadata();
+    const key = `${m.width ?? '?'}×${m.height ?? '?'}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
   }
-  const { values, positionals } = parsed;
+  return counts;
+}
+
+/** what reading the folder at size × size does to its images, in one line */
+function resizeNote(counts: Map<string, number>, size: number): string {
+  const target = `${size}×${size}`;
+  if (counts.size === 1) {
+    const [only] = [...counts.keys()];
+    if (only === target) return `images are ${target}: used as they are`;
+    const [w, h] = only.split('×').map(Number);
+    const crop = w === h ? '' : `centre-cropped to ${Math.min(w, h)}×${Math.min(w, h)} and `;
+    return `images are ${only}: ${crop}resized to ${target}`;
+  }
+  const sizes = [...counts.entries()].sort((a, b) => b[1] - a[1]);
+  const listed = sizes.slice(0, 4).map(([k, n]) => `${n} at ${k}`).join(', ');
+  return (
+    `the folder mixes ${counts.size} image sizes (${listed}${sizes.length > 4 ? ', …' : ''}): ` +
+    `each is centre-cropped to a square and resized to ${target}`
+  );
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { flags: values, positionals } = parseCommandLine('evaluate', argv, CLI_OPTIONS, {
+    min: 1,
+    max: 1,
+    what: 'folder of images',
+  });
   if (values.help) {
     process.stdout.write(usage());
     return 0;
   }
   const log = values.quiet ? () => {} : (msg: string) => process.stderr.write(`[evaluate] ${msg}\n`);
-  try {
-    if (positionals.length !== 1) throw new UsageError(`give exactly one folder of images (got ${positionals.length} arguments)`);
-    const folder = path.resolve(positionals[0]);
-    const sizeFlag = values.size !== undefined ? intOption(values.size, 'size', 0, 4) : undefined;
-    let dataset: Dataset | null = null;
-    if (values.against) {
-      const spec = parseAgainst(values.against, sizeFlag);
-      log(`loading the reference data ${values.against}`);
-      dataset = await loadDataset(spec);
-    }
-    const size = sizeFlag ?? dataset?.shape[0] ?? 64;
-    if (dataset && (dataset.shape[0] !== size || dataset.shape[1] !== size)) {
-      throw new UsageError(`--size ${size} differs from the reference's ${dataset.shape[0]}×${dataset.shape[1]} images; leave --size out to use the reference's`);
-    }
-    if (dataset && dataset.shape[2] !== 3) throw new UsageError(`the reference has ${dataset.shape[2]} channels; evaluate reads RGB images`);
-    log(`reading images from ${folder} at ${size}×${size}`);
-    const limit = values.limit !== undefined ? intOption(values.limit, 'limit', 1) : undefined;
-    const images = await readImageFolder(folder, { size, ...(limit !== undefined ? { limit } : {}) });
-    const count = images.shape[0];
-    log(`${count} images`);
-
-    const classifierChoice = values.classifier ?? (dataset?.numClasses ? 'dataset' : undefined);
-    const classifier = classifierChoice ? await loadClassifier(classifierChoice, values) : undefined;
-    if (classifier === 'dataset' && !dataset) throw new UsageError('--classifier dataset needs --against <labelled data set>');
-    if (classifier && classifier !== 'dataset') log(`classifier ${classifier.name}`);
-
-    const canClassify = classifier !== undefined;
-    const requested = parseMetrics(values.metrics);
-    const metrics: MetricName[] =
-      requested ??
-      // modes_covered (ColorMNIST only) is computed when asked for
-      METRIC_NAMES.filter((m) => m !== 'modes_covered' && (m === 'inception_score' ? canClassify : m === 'ms_ssim' ? true : dataset !== null && (m !== 'fid' || canClassify)));
-    for (const m of metrics) {
-      if ((m === 'critic_w' || m === 'fid' || m === 'modes_covered') && !dataset) {
-        throw new UsageError(`${m} compares with reference images: add --against <data set>`);
-      }
-      if ((m === 'inception_score' || m === 'fid' || m === 'modes_covered') && !canClassify) {
-        throw new UsageError(`${m} needs a classifier: --classifier mobilenet:<dir>, graph:<dir>, or --against a labelled data set`);
-      }
-    }
-
-    const samples = intOption(values.samples, 'samples', Math.min(count, 10_000));
-    const splits = Math.min(intOption(values.splits, 'splits', 10), samples);
-    const diversityBatchSize = Math.min(intOption(values['diversity-batch-size'], 'diversity-batch-size', 64, 2), count);
-    const protocol: EvalProtocol = {
-      inceptionSamples: samples,
-      inceptionSplits: splits,
-      diversityBatches: intOption(values['diversity-batches'], 'diversity-batches', 5),
-      diversityBatchSize,
-      criticSteps: intOption(values['critic-steps'], 'critic-steps', 1000),
-      criticBatchSize: intOption(values['critic-batch-size'], 'critic-batch-size', 64),
-      criticWidth: values['critic-width'] !== undefined ? Number(values['critic-width']) : 1,
-      fidSamples: samples,
-      classifierSteps: intOption(values['classifier-steps'], 'classifier-steps', 2000),
-    };
-    const seed = intOption(values.seed, 'seed', 0, 0);
-    const cacheDir = path.resolve(values['cache-dir'] ?? '.cache/ganstudy');
-    if (!((protocol.criticWidth ?? 1) > 0)) throw new UsageError(`--critic-width must be a number > 0; got '${values['critic-width']}'`);
-    const sample = folderSampler(images);
-    const t0 = performance.now();
-
-    let result: { scores: Record<string, number>; classifier: string | null; timings: Record<string, number>; criticCurve?: unknown[] };
-    if (dataset) {
-      const report = await evaluateGenerator({
-        sample,
-        // scores against the test split; the critic trains on the validation split (paper-spec §5.3)
-        reference: dataset.test,
-        criticTrain: dataset.validation,
-        classifierData: dataset,
-        protocol,
-        metrics,
-        sampleSeed: seed,
-        cacheDir,
-        onProgress: log,
-        buildCritic: buildIndependentCritic,
-        ...(classifier && classifier !== 'dataset' ? { classifier } : {}),
-      });
-      result = report;
-    } else {
-      // no reference data: the metrics that need none, on the images alone
-      const scores: Record<string, number> = {};
-      const timings: Record<string, number> = {};
-      const clf = classifier && classifier !== 'dataset' ? classifier : null;
-      if (metrics.includes('inception_score') && clf) {
-        const t = performance.now();
-        log(`inception_score: ${samples} images, ${splits} splits`);
-        const is = inceptionScore({ n: samples, source: (start: number, c: number) => sample(c, seed + start) }, clf, { splits });
-        scores.inception_score = is.mean;
-        scores.inception_score_std = is.std;
-        timings.inception_score = (performance.now() - t) / 1000;
-      }
-      if (metrics.includes('ms_ssim')) {
-        const t = performance.now();
-        log(`ms_ssim: ${protocol.diversityBatches} batches of ${diversityBatchSize}`);
-        scores.ms_ssim = sampleDiversity(sample, { batches: protocol.diversityBatches, batchSize: diversityBatchSize, seed }).mean;
-        timings.ms_ssim = (performance.now() - t) / 1000;
-      }
-      result = { scores, classifier: clf?.name ?? null, timings };
-    }
-    if (classifier && classifier !== 'dataset') classifier.dispose();
-    images.dispose();
-
-    const out = {
-      images: folder,
-      count,
-      size,
-      against: values.against ?? null,
-      reference: dataset?.source ?? null,
-      metrics,
-      classifier: result.classifier,
-      scores: result.scores,
-      protocol,
-      seed,
-      seconds: (performance.now() - t0) / 1000,
-      timings: result.timings,
-      ...(result.criticCurve && result.criticCurve.length > 0 ? { criticCurve: result.criticCurve } : {}),
-    };
-    process.stdout.write(values.json ? JSON.stringify(out) + '\n' : JSON.stringify(out, null, 2) + '\n');
-    return 0;
-  } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`ganstudy evaluate: ${e.message}\n\n${usage()}`);
-      return 2;
-    }
-    process.stderr.write(`ganstudy evaluate: ${(e as Error).message}\n`);
-    return 1;
+  const folder = path.resolve(positionals[0]);
+  const sizeFlag = values.size !== undefined ? intOption(values.size, 'size', 0, 4) : undefined;
+  // the cheap checks first: a typo must not wait for data to load
+  const requested = parseMetrics(values.metrics);
+  const limit = values.limit !== undefined ? intOption(values.limit, 'limit', 1) : undefined;
+  for (const flag of NUMBER_FLAGS) intOption(values[flag], flag, 1);
+  if (values.seed !== undefined) intOption(values.seed, 'seed', 0, 0);
+  intOption(values['diversity-batch-size'], 'diversity-batch-size', 2, 2);
+  if (values['critic-width'] !== undefined && !(Number(values['critic-width']) > 0)) {
+    throw new UsageError(`--critic-width: expected a number > 0, got "${values['critic-width']}"`);
   }
+  const againstSpec = values.against ? parseAgainst(values.against, sizeFlag) : undefined;
+  for (const m of requested ?? []) {
+    if ((m === 'critic_w' || m === 'fid' || m === 'modes_covered') && !againstSpec) {
+      throw new UsageError(`${m} compares with reference images: add --against <data set>`);
+    }
+  }
+  let dataset: Dataset | null = null;
+  if (values.against && againstSpec) {
+    const spec = againstSpec;
+    log(`loading the reference data ${values.against}`);
+    try {
+      dataset = await loadDataset(spec);
+    } catch (e) {
+      throw new UserError(`--against ${values.against}: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  const size = sizeFlag ?? dataset?.shape[0] ?? 64;
+  if (dataset && (dataset.shape[0] !== size || dataset.shape[1] !== size)) {
+    throw new UsageError(
+      `--size ${size} differs from the reference's ${dataset.shape[0]}×${dataset.shape[1]} images; ` +
+        "leave --size out to use the reference's",
+    );
+  }
+  if (dataset && dataset.shape[2] !== 3) {
+    throw new UsageError(`the reference has ${dataset.shape[2]} channels; evaluate reads RGB images`);
+  }
+  let counts: Map<string, number>;
+  try {
+    counts = await imageSizes(folder, limit);
+  } catch (e) {
+    throw new UserError(`${(e as Error).message.split('\n')[0]}`);
+  }
+  if (counts.size === 0) throw new UserError(`${folder} holds no .png, .jpg, .jpeg or .webp image`);
+  log(`reading images from ${folder}; ${resizeNote(counts, size)}`);
+  const images = await readImageFolder(folder, { size, ...(limit !== undefined ? { limit } : {}) });
+  const count = images.shape[0];
+  log(`${count} images`);
+
+  const classifierChoice = values.classifier ?? (dataset?.numClasses ? 'dataset' : undefined);
+  const classifier = classifierChoice ? await loadClassifier(classifierChoice, values) : undefined;
+  if (classifier === 'dataset' && !dataset) {
+    throw new UsageError('--classifier dataset needs --against <labelled data set>');
+  }
+  if (classifier && classifier !== 'dataset') log(`classifier ${classifier.name}`);
+
+  const canClassify = classifier !== undefined;
+  const metrics: MetricName[] =
+    requested ??
+    // modes_covered (ColorMNIST only) is computed when asked for
+    METRIC_NAMES.filter(
+      (m) =>
+        m !== 'modes_covered' &&
+        (m === 'inception_score' ? canClassify : m === 'ms_ssim' ? true : dataset !== null && (m !== 'fid' || canClassify)),
+    );
+  for (const m of metrics) {
+    if ((m === 'critic_w' || m === 'fid' || m === 'modes_covered') && !dataset) {
+      throw new UsageError(`${m} compares with reference images: add --against <data set>`);
+    }
+    if ((m === 'inception_score' || m === 'fid' || m === 'modes_covered') && !canClassify) {
+      throw new UsageError(`${m} needs a classifier: --classifier mobilenet:<dir>, graph:<dir>, or --against a labelled data set`);
+    }
+  }
+
+  const samples = intOption(values.samples, 'samples', Math.min(count, 10_000));
+  const splits = Math.min(intOption(values.splits, 'splits', 10), samples);
+  const diversityBatchSize = Math.min(intOption(values['diversity-batch-size'], 'diversity-batch-size', 64, 2), count);
+  const protocol: EvalProtocol = {
+    inceptionSamples: samples,
+    inceptionSplits: splits,
+    diversityBatches: intOption(values['diversity-batches'], 'diversity-batches', 5),
+    diversityBatchSize,
+    criticSteps: intOption(values['critic-steps'], 'critic-steps', 1000),
+    criticBatchSize: intOption(values['critic-batch-size'], 'critic-batch-size', 64),
+    criticWidth: values['critic-width'] !== undefined ? Number(values['critic-width']) : 1,
+    fidSamples: samples,
+    classifierSteps: intOption(values['classifier-steps'], 'classifier-steps', 2000),
+  };
+  const seed = intOption(values.seed, 'seed', 0, 0);
+  const cacheDir = path.resolve(values['cache-dir'] ?? '.cache/ganstudy');
+  if (!((protocol.criticWidth ?? 1) > 0)) throw new UsageError(`--critic-width must be a number > 0; got '${values['critic-width']}'`);
+  const sample = folderSampler(images);
+  const t0 = performance.now();
+
+  let result: { scores: Record<string, number>; classifier: string | null; timings: Record<string, number>; criticCurve?: unknown[] };
+  if (dataset) {
+    const report = await evaluateGenerator({
+      sample,
+      // scores against the test split; the critic trains on the validation split (paper-spec §5.3)
+      reference: dataset.test,
+      criticTrain: dataset.validation,
+      classifierData: dataset,
+      protocol,
+      metrics,
+      sampleSeed: seed,
+      cacheDir,
+      onProgress: log,
+      buildCritic: buildIndependentCritic,
+      ...(classifier && classifier !== 'dataset' ? { classifier } : {}),
+    });
+    result = report;
+  } else {
+    // no reference data: the metrics that need none, on the images alone
+    const scores: Record<string, number> = {};
+    const timings: Record<string, number> = {};
+    const clf = classifier && classifier !== 'dataset' ? classifier : null;
+    if (metrics.includes('inception_score') && clf) {
+      const t = performance.now();
+      log(`inception_score: ${samples} images, ${splits} splits`);
+      const is = inceptionScore({ n: samples, source: (start: number, c: number) => sample(c, seed + start) }, clf, { splits });
+      scores.inception_score = is.mean;
+      scores.inception_score_std = is.std;
+      timings.inception_score = (performance.now() - t) / 1000;
+    }
+    if (metrics.includes('ms_ssim')) {
+      const t = performance.now();
+      log(`ms_ssim: ${protocol.diversityBatches} batches of ${diversityBatchSize}`);
+      scores.ms_ssim = sampleDiversity(sample, { batches: protocol.diversityBatches, batchSize: diversityBatchSize, seed }).mean;
+      timings.ms_ssim = (performance.now() - t) / 1000;
+    }
+    result = { scores, classifier: clf?.name ?? null, timings };
+  }
+  if (classifier && classifier !== 'dataset') classifier.dispose();
+  images.dispose();
+
+  const out = {
+    images: folder,
+    count,
+    size,
+    against: values.against ?? null,
+    reference: dataset?.source ?? null,
+    metrics,
+    classifier: result.classifier,
+    scores: result.scores,
+    protocol,
+    seed,
+    seconds: (performance.now() - t0) / 1000,
+    timings: result.timings,
+    ...(result.criticCurve && result.criticCurve.length > 0 ? { criticCurve: result.criticCurve } : {}),
+  };
+  process.stdout.write(values.json ? JSON.stringify(out) + '\n' : JSON.stringify(out, null, 2) + '\n');
+  return 0;
 }

@@ -7,89 +7,89 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { z } from 'zod';
-import { discoverSweeps, generateReport } from '../../report/index.js';
-import { storeLabel } from '../../report/markdown.js';
-import { openTracker, type OpenedTracker } from '../../tracking/index.js';
+import { parseCommandLine, TRACKING_FLAG, wholeNumber } from '../args.js';
+import { UserError } from '../errors.js';
+import { checkTrackingStore, checkWritableDir, trackerStatusLine, TRACKING_ENV_HELP } from '../preflight.js';
 
-const USAGE = `usage: ganstudy plots [--sweep <name> ...] [--out <dir>] [--k <n>] [--tracking-uri <uri>] [--no-write]
+const USAGE = `usage: ganstudy plots [options]
 
-  --sweep         sweep (= MLflow experiment) to report; repeatable. Default: every experiment with ganstudy runs
-  --out           results root; each sweep is written to <out>/<sweep>/ (default: results)
-  --k             size of the top sets per (dataset, model, metric) (default: 10)
-  --tracking-uri  tracking store (default: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)
-  --no-write      only read the store: no top-10 tags, no report run (works on a read-only store)
-`;
+Regenerates <out>/<sweep>/ (figures, tables, README.md) from the tracking store alone.
 
-const ArgsSchema = z.object({
-  sweep: z.array(z.string().min(1)).default([]),
-  out: z.string().min(1).default('results'),
-  k: z.coerce.number().int('--k must be a whole number').positive('--k must be at least 1').default(10),
-  'tracking-uri': z.string().min(1).optional(),
-  'no-write': z.boolean().default(false),
-  help: z.boolean().default(false),
-});
+options:
+  --sweep NAME        sweep (= MLflow experiment) to report; repeatable (default: every experiment with ganstudy runs)
+  --out DIR           results root; each sweep is written to <out>/<sweep>/ (default: results)
+  --k N               size of the top sets per (dataset, model, metric) (default: 10)
+  --tracking-uri URI  tracking store (default: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db; must exist)
+  --no-write          only read the store: no top-10 tags, no report run (works on a read-only store)
+  -v, --verbose       stack traces on errors
+  -h, --help          this text
+
+${TRACKING_ENV_HELP}`;
+
+const FLAGS = {
+  sweep: { type: 'string', multiple: true },
+  out: { type: 'string' },
+  k: { type: 'string' },
+  'no-write': { type: 'boolean' },
+  ...TRACKING_FLAG,
+} as const;
 
 export async function run(argv: string[]): Promise<number> {
-  let raw: ReturnType<typeof parseArgs>['values'];
-  try {
-    raw = parseArgs({
-      args: argv,
-      options: {
-        sweep: { type: 'string', multiple: true },
-        out: { type: 'string' },
-        k: { type: 'string' },
-        'tracking-uri': { type: 'string' },
-        'no-write': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }).values;
-  } catch (err) {
-    process.stderr.write(`ganstudy plots: ${(err as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  const parsed = ArgsSchema.safeParse(raw);
-  if (!parsed.success) {
-    const msg = parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('\n');
-    process.stderr.write(`ganstudy plots: ${msg}\n\n${USAGE}`);
-    return 2;
-  }
-  const args = parsed.data;
-  if (args.help) {
+  const { flags } = parseCommandLine('plots', argv, FLAGS);
+  if (flags.help) {
     process.stdout.write(USAGE);
     return 0;
   }
+  const k = wholeNumber('k', flags.k, 1) ?? 10;
+  const out = flags.out ?? 'results';
+  if (out === '') throw new UserError('--out: expected a folder, got ""', 2);
+  const sweepNames = flags.sweep ?? [];
+  if (sweepNames.some((s) => s.trim() === '')) throw new UserError('--sweep: expected a sweep name, got ""', 2);
+  // opening a sqlite store creates it: a report must not leave an empty database behind a typo
+  await checkTrackingStore(flags['tracking-uri'], { mustExist: true });
+  await checkWritableDir(out, '--out');
   const t0 = Date.now();
-  const write = !args['no-write'];
+  const { discoverSweeps, generateReport } = await import('../../report/index.js');
+  const { openTracker } = await import('../../tracking/index.js');
+  const { storeLabel } = await import('../../report/markdown.js');
+  const write = !flags['no-write'];
   // a read-only report must not resend writes that a crashed process left in the shared journal
   const journalDir = write ? undefined : await mkdtemp(path.join(os.tmpdir(), 'ganstudy-plots-journal-'));
-  let tracker: OpenedTracker;
-  try {
-    // opening a sqlite store creates it: a report must not leave an empty database behind a typo
-    tracker = await openTracker(args['tracking-uri'], { mustExist: true, ...(journalDir ? { journalDir } : {}) });
-  } catch (err) {
-    process.stderr.write(`ganstudy plots: ${(err as Error).message}\n`);
+  const tracker = await openTracker(flags['tracking-uri'], {
+    mustExist: true,
+    onStatus: trackerStatusLine(''),
+    ...(journalDir ? { journalDir } : {}),
+  }).catch(async (err: unknown) => {
     if (journalDir) await rm(journalDir, { recursive: true, force: true });
-    return 1;
-  }
+    throw err;
+  });
   try {
-    let sweeps = args.sweep;
+    let sweeps = sweepNames;
     if (sweeps.length === 0) {
       process.stderr.write(`looking for sweeps in ${tracker.uri}\n`);
       sweeps = await discoverSweeps(tracker);
       if (sweeps.length === 0) {
-        process.stderr.write(`ganstudy plots: no experiment in ${tracker.uri} has ganstudy runs; run a sweep first (npm run sweep -- sweeps/quickstart.ts)\n`);
-        return 1;
+        throw new UserError(
+          `no experiment in ${tracker.uri} has ganstudy runs; ` +
+            'run a sweep first (npm run sweep -- sweeps/quickstart.ts)',
+        );
       }
       process.stderr.write(`sweeps: ${sweeps.join(', ')}\n`);
+    }
+    for (const name of sweeps) {
+      if ((await tracker.getExperimentByName(name)) !== undefined) continue;
+      const known = (await discoverSweeps(tracker)).map((s) => `'${s}'`);
+      throw new UserError(
+        `--sweep ${name}: no such experiment in ${tracker.uri}; ` +
+          (known.length > 0 ? `sweeps there: ${known.join(', ')}` : 'it holds no ganstudy sweep yet'),
+        2,
+      );
     }
     const summary = await generateReport({
       tracker,
       sweeps,
-      outDir: args.out,
-      k: args.k,
+      outDir: out,
+      k,
       write,
       storeLabel: storeLabel(tracker.storeUri),
       onProgress: (msg) => process.stderr.write(`${msg}\n`),
@@ -104,10 +104,6 @@ export async function run(argv: string[]): Promise<number> {
     }
     process.stdout.write(`report took ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     return 0;
-  } catch (err) {
-    // expected failures (unknown sweep, unreachable server) are reported by their message, not a stack
-    process.stderr.write(`ganstudy plots: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 1;
   } finally {
     await tracker.close();
     if (journalDir) await rm(journalDir, { recursive: true, force: true });

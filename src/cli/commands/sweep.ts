@@ -1,9 +1,11 @@
 /**
  * `ganstudy sweep <file> [--parallel N] [--dry-run]`: run every trial of a sweep file (resumable).
  */
-import { parseArgs } from 'node:util';
-import { SweepSpecError } from '../../sweep/define.js';
-import { runSweep } from '../../sweep/scheduler.js';
+import os from 'node:os';
+import path from 'node:path';
+import { parseCommandLine, TRACKING_FLAG, wholeNumber } from '../args.js';
+import { checkSweepData } from '../sweep-data.js';
+import { checkTrackingStore, checkWritableDir, TRACKING_ENV_HELP } from '../preflight.js';
 import { createStopControl, SETTLE_MS, stopGraceMs } from '../stop.js';
 
 const USAGE = `usage: ganstudy sweep <sweeps/file.ts> [options]
@@ -16,43 +18,40 @@ options:
   --parallel N        trials at once (default: the sweep's \`parallel\`, else 1); the CPU cores are split between them
   --dry-run           list the trials (index, trial id, status in the tracker, run name); run nothing
   --runs-dir DIR      checkpoint root (default ./runs, or GANSTUDY_RUNS_DIR)
-  --tracking-uri URI  instead of MLFLOW_TRACKING_URI
+  --tracking-uri URI  tracking store (default: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)
   --retry-diverged    train again the trials that diverged before (skipped by default)
-`;
+  -v, --verbose       each trial's JSON summary and tracker timings; stack traces on errors
+  -h, --help          this text
+
+${TRACKING_ENV_HELP}`;
+
+const FLAGS = {
+  parallel: { type: 'string', short: 'p' },
+  'dry-run': { type: 'boolean' },
+  'runs-dir': { type: 'string' },
+  'retry-diverged': { type: 'boolean' },
+  ...TRACKING_FLAG,
+} as const;
+
+/** --parallel above the core count: said, and what happens then */
+function warnOversubscribed(parallel: number | undefined): void {
+  const cores = os.availableParallelism();
+  if (parallel === undefined || parallel <= cores) return;
+  process.stderr.write(
+    `ganstudy sweep: --parallel ${parallel} is more than the ${cores} CPU core(s): up to ${parallel} trials will run ` +
+      `at once, 1 thread each, sharing the cores (each slower, more memory); --parallel ${cores} is usually as fast\n`,
+  );
+}
 
 export async function run(argv: string[]): Promise<number> {
-  let values: { parallel?: string; 'dry-run'?: boolean; 'runs-dir'?: string; 'tracking-uri'?: string; 'retry-diverged'?: boolean; help?: boolean };
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        parallel: { type: 'string', short: 'p' },
-        'dry-run': { type: 'boolean' },
-        'runs-dir': { type: 'string' },
-        'tracking-uri': { type: 'string' },
-        'retry-diverged': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (e) {
-    process.stderr.write(`ganstudy sweep: ${(e as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
+  const { flags, positionals } = parseCommandLine('sweep', argv, FLAGS, { min: 1, max: 1, what: 'sweep file' });
+  if (flags.help) {
     process.stdout.write(USAGE);
     return 0;
   }
-  if (positionals.length !== 1) {
-    process.stderr.write(`ganstudy sweep: expected one sweep file, got ${positionals.length}\n\n${USAGE}`);
-    return 2;
-  }
-  const parallel = values.parallel === undefined ? undefined : Number(values.parallel);
-  if (parallel !== undefined && (!Number.isInteger(parallel) || parallel < 1)) {
-    process.stderr.write(`ganstudy sweep: --parallel: expected a whole number >= 1, got "${values.parallel}"\n`);
-    return 2;
-  }
+  const parallel = wholeNumber('parallel', flags.parallel, 1);
+  // children inherit the environment: this is how every trial of the sweep gets --verbose
+  if (flags.verbose) process.env.GANSTUDY_VERBOSE = '1';
 
   // bounded stop: while trials run, each bounds its own stop; with none running only the tracker is left to wait for
   let running = 0;
@@ -64,12 +63,21 @@ export async function run(argv: string[]): Promise<number> {
     graceMs: stopGraceMs() + SETTLE_MS + 5_000,
   });
   try {
+    const { loadSweepFile } = await import('../../sweep/load.js');
+    const { spec, label } = await loadSweepFile(positionals[0]);
+    warnOversubscribed(parallel ?? spec.parallel);
+    await checkTrackingStore(flags['tracking-uri']);
+    if (!flags['dry-run']) {
+      await checkWritableDir(path.resolve(flags['runs-dir'] ?? process.env.GANSTUDY_RUNS_DIR ?? 'runs'), '--runs-dir');
+      await checkSweepData(spec, label);
+    }
+    const { runSweep } = await import('../../sweep/scheduler.js');
     const result = await runSweep(positionals[0], {
       parallel,
-      dryRun: values['dry-run'] ?? false,
-      runsDir: values['runs-dir'],
-      trackingUri: values['tracking-uri'],
-      retryDiverged: values['retry-diverged'] ?? false,
+      dryRun: flags['dry-run'] ?? false,
+      runsDir: flags['runs-dir'],
+      trackingUri: flags['tracking-uri'],
+      retryDiverged: flags['retry-diverged'] ?? false,
       signal: stop.signal,
       onRunningChange: (n) => {
         running = n;
@@ -78,16 +86,10 @@ export async function run(argv: string[]): Promise<number> {
     });
     return result.exitCode;
   } catch (e) {
-    if (e instanceof SweepSpecError) {
-      process.stderr.write(`${e.message}\n`);
-      return 2;
-    }
     // stopping while the tracker could not be reached: the message, not a stack trace
-    if (stop.signal.aborted) {
-      process.stderr.write(`ganstudy sweep: stopped: ${(e as Error).message}\n`);
-      return 130;
-    }
-    throw e;
+    if (!stop.signal.aborted) throw e;
+    process.stderr.write(`ganstudy sweep: stopped: ${(e as Error).message}\n`);
+    return 130;
   } finally {
     stop.dispose();
   }

@@ -8,9 +8,11 @@
  */
 import { readFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import type { ModelHyperparameters } from '../../models/types.js';
+import { parseCommandLine } from '../args.js';
+import { UserError } from '../errors.js';
+import { checkWritableDir } from '../preflight.js';
 
 const MODELS = ['dcgan', 'wgan-gp', 'age', 'alpha-gan'] as const;
 const DATASETS = ['colormnist', 'cifar10', 'celeba', 'folder', 'synthetic'] as const;
@@ -38,6 +40,7 @@ hyperparameters (default: the preset's):
   --recon-lambda X  --latent-lambda X  --age-kl-form paper|code  --age-mu X  --age-lambda X
   --z-dim N  --width X (network width multiplier)
 
+  -v, --verbose         stack traces on errors
   -h, --help            this text
 `;
 
@@ -51,7 +54,14 @@ const num = (flag: string) =>
     return v;
   });
 const int = (flag: string, min: number) =>
-  num(flag).pipe(z.number().int(`--${flag}: expected a whole number`).min(min, `--${flag}: must be >= ${min}`));
+  z.string().transform((s, ctx) => {
+    const v = Number(s);
+    if (s.trim() === '' || !Number.isInteger(v)) {
+      ctx.addIssue({ code: 'custom', message: `--${flag}: expected a whole number, got "${s}"` });
+      return z.NEVER;
+    }
+    return v;
+  }).pipe(z.number().min(min, `--${flag}: expected a whole number >= ${min}`));
 const positive = (flag: string) => num(flag).pipe(z.number().positive(`--${flag}: must be > 0`));
 const nonneg = (flag: string) => num(flag).pipe(z.number().nonnegative(`--${flag}: must be >= 0`));
 const unit = (flag: string) => num(flag).pipe(z.number().min(0, `--${flag}: must be in [0, 1)`).lt(1, `--${flag}: must be in [0, 1)`));
@@ -106,28 +116,13 @@ const HP_FLAGS: Record<string, keyof ModelHyperparameters> = {
   'age-lambda': 'ageLambda',
 };
 
-const STRING_OPTIONS = [...Object.keys(TrainFlagsSchema.shape)] as const;
+const FLAGS = Object.fromEntries(Object.keys(TrainFlagsSchema.shape).map((k) => [k, { type: 'string' as const }]));
 
-/** argv → validated flags, or an error message naming the bad flag. */
-export function parseTrainFlags(argv: string[]): { ok: true; flags: TrainFlags; help: boolean } | { ok: false; message: string } {
-  let values: Record<string, string | boolean | undefined>;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        ...Object.fromEntries(STRING_OPTIONS.map((k) => [k, { type: 'string' as const }])),
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (e) {
-    return { ok: false, message: (e as Error).message };
-  }
-  const { help, ...rest } = values;
-  if (help === true) return { ok: true, flags: {} as TrainFlags, help: true };
-  if (positionals.length > 0) return { ok: false, message: `unexpected argument "${positionals[0]}" (options start with --)` };
+/** argv → validated flags (and whether --help was asked); a bad flag is a UserError naming it. */
+export function parseTrainFlags(argv: string[]): { flags: TrainFlags; help: boolean; verbose: boolean } {
+  const { flags: values } = parseCommandLine('train', argv, FLAGS);
+  const { help, verbose, ...rest } = values;
+  if (help === true) return { flags: {} as TrainFlags, help: true, verbose: verbose === true };
   const parsed = TrainFlagsSchema.safeParse(rest);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
@@ -135,9 +130,9 @@ export function parseTrainFlags(argv: string[]): { ok: true; flags: TrainFlags; 
       if (i.code === 'invalid_type' && i.input === undefined) return `${flag}: is required`;
       return i.message.startsWith('--') ? i.message : `${flag}: ${i.message}`;
     });
-    return { ok: false, message: lines.join('\n') };
+    throw new UserError(`${lines.join('; ')}; see ganstudy train --help`, 2);
   }
-  return { ok: true, flags: parsed.data, help: false };
+  return { flags: parsed.data, help: false, verbose: verbose === true };
 }
 
 /** What a run folder is trained with; stored so a re-run with other settings cannot silently mix two configurations. */
@@ -159,17 +154,45 @@ function differences(a: StoredConfig, b: StoredConfig): string[] {
   return out;
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const parsedFlags = parseTrainFlags(argv);
-  if (!parsedFlags.ok) {
-    process.stderr.write(`ganstudy train: ${parsedFlags.message}\n\n${USAGE}`);
-    return 2;
+async function readStoredConfig(file: string): Promise<StoredConfig | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as StoredConfig;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new UserError(`cannot read ${file}: ${(e as Error).message}; remove it or use another --out`);
   }
-  if (parsedFlags.help) {
+}
+
+/** The run folder can take this run: same settings as the checkpoints it holds, and not already past `steps`. */
+async function checkRunFolder(out: string, config: StoredConfig, steps: number): Promise<void> {
+  const { latestCheckpoint } = await import('../../train/index.js');
+  const previous = await readStoredConfig(path.join(out, 'train-config.json'));
+  const checkpoint = await latestCheckpoint(out);
+  // settings without a checkpoint are an attempt that never trained: the corrected command replaces them
+  if (previous && checkpoint) {
+    const diff = differences(previous, config);
+    if (diff.length > 0) {
+      throw new UserError(
+        `${out} holds a run with other settings (${diff.join('; ')}); use another --out or the same flags`,
+        2,
+      );
+    }
+  }
+  if (checkpoint && checkpoint.step > steps) {
+    throw new UserError(
+      `${out} is already trained to step ${checkpoint.step}, past --steps ${steps}: ` +
+        `use --steps ${checkpoint.step} or more to continue it, or another --out for a new run`,
+      2,
+    );
+  }
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { flags, help } = parseTrainFlags(argv);
+  if (help) {
     process.stdout.write(USAGE);
     return 0;
   }
-  const flags = parsedFlags.flags;
 
   // heavy imports (TensorFlow, sharp) only once the flags are known to be good
   const { getPreset, datasetSpecFor } = await import('../../../experiments/index.js');
@@ -189,28 +212,34 @@ export async function run(argv: string[]): Promise<number> {
   if (flags.width !== undefined) arch.widthMultiplier = flags.width;
   const dataSpec = datasetSpecFor(flags.dataset, flags.budget, { dir: flags['data-dir'] });
   const steps = flags.steps ?? preset.steps;
-  const out = path.resolve(flags.out ?? path.join('runs', 'train', `${flags.model}-${flags.dataset}-${flags.budget}-s${flags.seed}`));
+  const defaultOut = path.join('runs', 'train', `${flags.model}-${flags.dataset}-${flags.budget}-s${flags.seed}`);
+  const out = path.resolve(flags.out ?? defaultOut);
+  const config: StoredConfig = {
+    model: flags.model,
+    dataset: flags.dataset,
+    budget: flags.budget,
+    seed: flags.seed,
+    arch,
+    hp,
+    data: dataSpec,
+  };
+  await checkWritableDir(out, '--out');
+  await checkRunFolder(out, config, steps);
 
-  const config: StoredConfig = { model: flags.model, dataset: flags.dataset, budget: flags.budget, seed: flags.seed, arch, hp, data: dataSpec };
-  const configFile = path.join(out, 'train-config.json');
-  let previous: StoredConfig | undefined;
+  process.stderr.write(
+    `${flags.model} on ${flags.dataset} (${flags.budget} budget), ${steps} steps, seed ${flags.seed} → ${out}\n`,
+  );
+  let dataset: Awaited<ReturnType<typeof loadDataset>>;
   try {
-    previous = JSON.parse(await readFile(configFile, 'utf8')) as StoredConfig;
+    dataset = await loadDataset(dataSpec);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read ${configFile}: ${(e as Error).message}`);
+    const where = flags['data-dir'] === undefined ? 'set its location with --data-dir' : 'check --data-dir';
+    throw new UserError(`--dataset ${flags.dataset}: ${(e as Error).message.split('\n')[0]} (${where})`);
   }
-  if (previous) {
-    const diff = differences(previous, config);
-    if (diff.length > 0) {
-      process.stderr.write(
-        `ganstudy train: ${out} holds a run with other settings; use another --out or the same flags:\n  ${diff.join('\n  ')}\n`,
-      );
-      return 2;
-    }
-  } else {
-    await mkdir(out, { recursive: true });
-    await writeFile(configFile, JSON.stringify(config, null, 2) + '\n');
-  }
+  const model = createModel({ model: flags.model, arch, hp, seed: flags.seed });
+  // written once training can start, so a command that failed before leaves nothing that blocks the corrected one
+  await mkdir(out, { recursive: true });
+  await writeFile(path.join(out, 'train-config.json'), JSON.stringify(config, null, 2) + '\n');
 
   // SIGTERM too: `docker stop`, a pod eviction and npm forwarding its own signal all send it
   const controller = new AbortController();
@@ -222,9 +251,6 @@ export async function run(argv: string[]): Promise<number> {
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
 
-  process.stderr.write(`${flags.model} on ${flags.dataset} (${flags.budget} budget), ${steps} steps, seed ${flags.seed} → ${out}\n`);
-  const dataset = await loadDataset(dataSpec);
-  const model = createModel({ model: flags.model, arch, hp, seed: flags.seed });
   try {
     const result = await train({
       model,
