@@ -41,7 +41,9 @@ function gaussianFeatures(n: number, d: number, seed: number, shift: number): Fl
 
 const seconds = (t0: number): number => (performance.now() - t0) / 1000;
 
-export async function benchMetricsCore(opts: { fidRows?: number; fidDim?: number; log?: (msg: string) => void } = {}): Promise<Record<string, number>> {
+export async function benchMetricsCore(
+  opts: { fidRows?: number; fidDim?: number; log?: (msg: string) => void } = {},
+): Promise<Record<string, number>> {
   const log = opts.log ?? ((m: string) => process.stderr.write(`[bench metrics-core] ${m}\n`));
   const out: Record<string, number> = {};
 
@@ -78,7 +80,9 @@ export async function benchMetricsCore(opts: { fidRows?: number; fidDim?: number
   out.fid_sqrt_s = seconds(t1);
   out.fid_total_s = seconds(t0);
   out.fid_value = fid;
-  log(`FID ${n}×${d}: ${out.fid_total_s.toFixed(1)} s (moments ${out.fid_moments_s.toFixed(1)} s, trace sqrt ${out.fid_sqrt_s.toFixed(1)} s), value ${fid.toFixed(4)}`);
+  log(
+    `FID ${n}×${d}: ${out.fid_total_s.toFixed(1)} s (moments ${out.fid_moments_s.toFixed(1)} s, trace sqrt ${out.fid_sqrt_s.toFixed(1)} s), value ${fid.toFixed(4)}`,
+  );
   return out;
 }
 

@@ -56,7 +56,10 @@ export function parameterCounts(model: GanModel): Record<string, number> {
  * `targetMs`, so cheap cases get a stable median and expensive ones (WGAN-GP 64×64) keep the run short; a case
  * whose warm-up step alone took longer than `targetMs` is timed once.
  */
-export function timeModel(c: ModelCase, opts: { warmup: number; minSteps: number; maxSteps: number; targetMs: number; seed?: number }): ModelTiming {
+export function timeModel(
+  c: ModelCase,
+  opts: { warmup: number; minSteps: number; maxSteps: number; targetMs: number; seed?: number },
+): ModelTiming {
   const model = createModel({ model: c.model, arch: c.arch, hp: c.hp, seed: opts.seed ?? 1 });
   const r = c.arch.resolution;
   const real = tf.randomUniform([c.rows, r, r, c.arch.channels], -1, 1, 'float32', 7) as Tensor4D;
@@ -111,7 +114,9 @@ export async function profileModel(c: ModelCase, steps = 1): Promise<{ kernel: s
   }
   real.dispose();
   model.dispose();
-  return [...agg.entries()].map(([kernel, a]) => ({ kernel, ms: a.ms / steps, calls: a.calls / steps })).sort((x, y) => y.ms - x.ms);
+  return [...agg.entries()]
+    .map(([kernel, a]) => ({ kernel, ms: a.ms / steps, calls: a.calls / steps }))
+    .sort((x, y) => y.ms - x.ms);
 }
 
 /**

@@ -61,13 +61,18 @@ function parseArgs(argv: string[]): Options {
     } else if (a === '--models') {
       const v = (argv[++i] ?? '').split(',');
       const bad = v.filter((m) => !(MODEL_NAMES as readonly string[]).includes(m));
-      if (bad.length > 0) throw new Error(`--models: unknown model(s) ${bad.join(', ')}; choose from ${MODEL_NAMES.join(', ')}`);
+      if (bad.length > 0)
+        throw new Error(`--models: unknown model(s) ${bad.join(', ')}; choose from ${MODEL_NAMES.join(', ')}`);
       o.models = v as ModelName[];
     } else if (a === '--resolutions') {
       const v = (argv[++i] ?? '').split(',').map(Number);
-      if (v.some((r) => r !== 28 && r !== 32 && r !== 64)) throw new Error(`--resolutions: use 28, 32 and/or 64 (got ${argv[i]})`);
+      if (v.some((r) => r !== 28 && r !== 32 && r !== 64))
+        throw new Error(`--resolutions: use 28, 32 and/or 64 (got ${argv[i]})`);
       o.resolutions = v as Resolution[];
-    } else throw new Error(`unknown option ${a}; use --quick, --only models|metrics, --profile, --models a,b, --resolutions 28,64, --out <file>`);
+    } else
+      throw new Error(
+        `unknown option ${a}; use --quick, --only models|metrics, --profile, --models a,b, --resolutions 28,64, --out <file>`,
+      );
   }
   return o;
 }
@@ -169,7 +174,9 @@ async function benchModels(o: Options, threads: number, onRow: (rows: ModelRow[]
   for (const c of cases) {
     const t = timeModel(c, { warmup, ...timing });
     const steps = t.timesMs.length;
-    log(`ganstudy ${c.model} ${c.arch.resolution}×${c.arch.resolution} (rows ${c.rows}): ${fmt(t.msPerStep)} ms/step [${t.timesMs.map((x) => x.toFixed(0)).join(', ')}]`);
+    log(
+      `ganstudy ${c.model} ${c.arch.resolution}×${c.arch.resolution} (rows ${c.rows}): ${fmt(t.msPerStep)} ms/step [${t.timesMs.map((x) => x.toFixed(0)).join(', ')}]`,
+    );
     const config = {
       threads,
       warmup,
@@ -179,7 +186,12 @@ async function benchModels(o: Options, threads: number, onRow: (rows: ModelRow[]
       cases: [{ model: c.model, arch: c.arch, hp: c.hp, rows: c.rows }],
     };
     const torch = runPython<TorchModelsOutput>('torch_models.py', ['--config', JSON.stringify(config)], threads);
-    torchInfo = { version: torch.torch, threads: torch.threads, interopThreads: torch.interop_threads, mkldnn: torch.mkldnn };
+    torchInfo = {
+      version: torch.torch,
+      threads: torch.threads,
+      interopThreads: torch.interop_threads,
+      mkldnn: torch.mkldnn,
+    };
     const p = torch.results[0];
     if (!p) throw new Error(`torch_models.py returned no result for ${c.model} ${c.arch.resolution}`);
     const keys = new Set([...Object.keys(t.params), ...Object.keys(p.params)]);
@@ -199,7 +211,9 @@ async function benchModels(o: Options, threads: number, onRow: (rows: ModelRow[]
       row.profileGanstudy = (await profileModel(c)).slice(0, 15);
       row.profilePytorch = p.profile ?? undefined;
     }
-    log(`→ ${c.model} ${c.arch.resolution}: ratio ${fmt(row.ratio, 2)}${row.paramsMatch ? '' : ' (PARAMETER COUNTS DIFFER)'}`);
+    log(
+      `→ ${c.model} ${c.arch.resolution}: ratio ${fmt(row.ratio, 2)}${row.paramsMatch ? '' : ' (PARAMETER COUNTS DIFFER)'}`,
+    );
     rows.push(row);
     await onRow(rows);
   }
@@ -232,7 +246,16 @@ async function benchMetricsEndToEnd(o: Options): Promise<Record<string, number>>
       const { buildIndependentCritic: buildCritic } = await import('../src/models/index.js');
       const run = async (steps: number) => {
         const t = performance.now();
-        await independentCritic({ sample, train: ds.validation, evalSplit: ds.test, steps, seed: 1, buildCritic, width: 1, evalSamples: 64 });
+        await independentCritic({
+          sample,
+          train: ds.validation,
+          evalSplit: ds.test,
+          steps,
+          seed: 1,
+          buildCritic,
+          width: 1,
+          evalSamples: 64,
+        });
         return performance.now() - t;
       };
       // per-step time = slope between a short and a longer run (set-up and final estimates cancel)
@@ -261,10 +284,38 @@ async function benchMetrics(o: Options, threads: number) {
     Object.assign(ref, runPython<Record<string, number>>('reference_metrics.py', o.quick ? ['--small'] : [], threads));
     const fidLabel = o.quick ? 'FID 2,000×512 features' : 'FID 10,000×2,048 features';
     rows.push(
-      { metric: 'MS-SSIM 64×64×3 (compare_gan)', unit: 'pairs/s', ganstudy: ours.msssim_pairs_per_s!, reference: ref.msssim_pairs_per_s!, referenceImpl: 'NumPy/SciPy fftconvolve, float64', ratio: ref.msssim_pairs_per_s! / ours.msssim_pairs_per_s! },
-      { metric: 'IS from probs 10,000×10', unit: 'ms', ganstudy: ours.is_10000x10_ms!, reference: ref.is_10000x10_ms!, referenceImpl: 'NumPy (improved-gan)', ratio: ours.is_10000x10_ms! / ref.is_10000x10_ms! },
-      { metric: 'IS from probs 10,000×1,000', unit: 'ms', ganstudy: ours.is_10000x1000_ms!, reference: ref.is_10000x1000_ms!, referenceImpl: 'NumPy (improved-gan)', ratio: ours.is_10000x1000_ms! / ref.is_10000x1000_ms! },
-      { metric: fidLabel, unit: 's', ganstudy: ours.fid_total_s!, reference: ref.fid_total_s!, referenceImpl: 'NumPy cov + scipy.linalg.sqrtm (pytorch-fid)', ratio: ours.fid_total_s! / ref.fid_total_s! },
+      {
+        metric: 'MS-SSIM 64×64×3 (compare_gan)',
+        unit: 'pairs/s',
+        ganstudy: ours.msssim_pairs_per_s!,
+        reference: ref.msssim_pairs_per_s!,
+        referenceImpl: 'NumPy/SciPy fftconvolve, float64',
+        ratio: ref.msssim_pairs_per_s! / ours.msssim_pairs_per_s!,
+      },
+      {
+        metric: 'IS from probs 10,000×10',
+        unit: 'ms',
+        ganstudy: ours.is_10000x10_ms!,
+        reference: ref.is_10000x10_ms!,
+        referenceImpl: 'NumPy (improved-gan)',
+        ratio: ours.is_10000x10_ms! / ref.is_10000x10_ms!,
+      },
+      {
+        metric: 'IS from probs 10,000×1,000',
+        unit: 'ms',
+        ganstudy: ours.is_10000x1000_ms!,
+        reference: ref.is_10000x1000_ms!,
+        referenceImpl: 'NumPy (improved-gan)',
+        ratio: ours.is_10000x1000_ms! / ref.is_10000x1000_ms!,
+      },
+      {
+        metric: fidLabel,
+        unit: 's',
+        ganstudy: ours.fid_total_s!,
+        reference: ref.fid_total_s!,
+        referenceImpl: 'NumPy cov + scipy.linalg.sqrtm (pytorch-fid)',
+        ratio: ours.fid_total_s! / ref.fid_total_s!,
+      },
     );
   } else {
     log('bench/metrics-core.ts or bench/reference_metrics.py missing: MS-SSIM / IS-from-probs / FID rows skipped');
@@ -272,14 +323,36 @@ async function benchMetrics(o: Options, threads: number) {
   Object.assign(ours, await benchMetricsEndToEnd(o));
   const torch = runPython<TorchModelsOutput>(
     'torch_models.py',
-    ['--config', JSON.stringify({ threads, warmup: 1, steps: 0, metrics: { isImages: 10_000, isBatch: 500, criticResolutions: [28, 64], criticSteps: o.quick ? 1 : 2 } })],
+    [
+      '--config',
+      JSON.stringify({
+        threads,
+        warmup: 1,
+        steps: 0,
+        metrics: { isImages: 10_000, isBatch: 500, criticResolutions: [28, 64], criticSteps: o.quick ? 1 : 2 },
+      }),
+    ],
     threads,
   );
   Object.assign(ref, Object.fromEntries(Object.entries(torch.metrics).map(([k, v]) => [`torch_${k}`, v])));
-  rows.push({ metric: 'IS 10,000 images 28×28×3 incl. dataset classifier', unit: 'ms', ganstudy: ours.is_classifier_10000_ms!, reference: torch.metrics.is_classifier_10000_ms!, referenceImpl: 'PyTorch forward + NumPy IS', ratio: ours.is_classifier_10000_ms! / torch.metrics.is_classifier_10000_ms! });
+  rows.push({
+    metric: 'IS 10,000 images 28×28×3 incl. dataset classifier',
+    unit: 'ms',
+    ganstudy: ours.is_classifier_10000_ms!,
+    reference: torch.metrics.is_classifier_10000_ms!,
+    referenceImpl: 'PyTorch forward + NumPy IS',
+    ratio: ours.is_classifier_10000_ms! / torch.metrics.is_classifier_10000_ms!,
+  });
   for (const res of [28, 64]) {
     const k = `critic_step_${res}_ms`;
-    rows.push({ metric: `independent critic step ${res}×${res}×3 (GP, batch 64)`, unit: 'ms', ganstudy: ours[k]!, reference: torch.metrics[k]!, referenceImpl: 'PyTorch autograd.grad(create_graph)', ratio: ours[k]! / torch.metrics[k]! });
+    rows.push({
+      metric: `independent critic step ${res}×${res}×3 (GP, batch 64)`,
+      unit: 'ms',
+      ganstudy: ours[k]!,
+      reference: torch.metrics[k]!,
+      referenceImpl: 'PyTorch autograd.grad(create_graph)',
+      ratio: ours[k]! / torch.metrics[k]!,
+    });
   }
   return { rows, ganstudy: ours, reference: ref };
 }
@@ -299,33 +372,53 @@ function printTable(header: string[], rows: string[][]): void {
 async function main(): Promise<number> {
   const o = parseArgs(process.argv.slice(2));
   const info = backendInfo();
-  if (info.backend === 'cpu-js') throw new Error('npm run bench needs the native backend (npm run setup); the pure-JS backend is ~10^4× slower');
+  if (info.backend === 'cpu-js')
+    throw new Error('npm run bench needs the native backend (npm run setup); the pure-JS backend is ~10^4× slower');
   const threads = info.intraOpThreads;
   const started = new Date();
   const load = os.loadavg();
-  log(`backend ${info.backend}, tfjs ${info.tfjsVersion}, libtensorflow ${info.libtensorflowVersion ?? '?'}, ${threads} intra-op threads, ${os.availableParallelism()} cores, load ${load.map((x) => x.toFixed(1)).join(' ')}`);
+  log(
+    `backend ${info.backend}, tfjs ${info.tfjsVersion}, libtensorflow ${info.libtensorflowVersion ?? '?'}, ${threads} intra-op threads, ${os.availableParallelism()} cores, load ${load.map((x) => x.toFixed(1)).join(' ')}`,
+  );
   const t0 = performance.now();
   const base = {
     date: started.toISOString(),
     quick: o.quick,
     only: o.only,
-    machine: { cores: os.availableParallelism(), cpu: os.cpus()[0]?.model ?? null, loadAverageAtStart: load, platform: `${os.platform()} ${os.release()}` },
-    versions: { node: process.version, tfjs: info.tfjsVersion, libtensorflow: info.libtensorflowVersion, backend: info.backend },
+    machine: {
+      cores: os.availableParallelism(),
+      cpu: os.cpus()[0]?.model ?? null,
+      loadAverageAtStart: load,
+      platform: `${os.platform()} ${os.release()}`,
+    },
+    versions: {
+      node: process.version,
+      tfjs: info.tfjsVersion,
+      libtensorflow: info.libtensorflowVersion,
+      backend: info.backend,
+    },
   };
   await mkdir(path.dirname(o.out), { recursive: true });
   // partial results are saved as rows finish, so an interrupted run still leaves its numbers
-  const savePartial = async (rows: ModelRow[]) => writeFile(o.out, JSON.stringify({ ...base, complete: false, models: { rows } }, null, 1) + '\n');
+  const savePartial = async (rows: ModelRow[]) =>
+    writeFile(o.out, JSON.stringify({ ...base, complete: false, models: { rows } }, null, 1) + '\n');
   const models = o.only === 'metrics' ? null : await benchModels(o, threads, savePartial);
   const metrics = o.only === 'models' ? null : await benchMetrics(o, threads);
   const wallS = (performance.now() - t0) / 1000;
 
-  console.log(`\nganstudy bench — ${started.toISOString()}, ${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? '?'}), ${threads} threads per side, load average at start ${load[0]!.toFixed(1)}${o.quick ? ', --quick' : ''}`);
+  console.log(
+    `\nganstudy bench — ${started.toISOString()}, ${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? '?'}), ${threads} threads per side, load average at start ${load[0]!.toFixed(1)}${o.quick ? ', --quick' : ''}`,
+  );
   if (models) {
     const headline = models.rows.find((r) => r.model === 'dcgan' && r.resolution === 28);
     if (headline) {
-      console.log(`\nHEADLINE DCGAN 28×28×3 batch 64 training step: ganstudy ${fmt(headline.ganstudyMs)} ms, PyTorch ${fmt(headline.pytorchMs)} ms, ratio ${fmt(headline.ratio, 2)} (< 1: ganstudy faster)`);
+      console.log(
+        `\nHEADLINE DCGAN 28×28×3 batch 64 training step: ganstudy ${fmt(headline.ganstudyMs)} ms, PyTorch ${fmt(headline.pytorchMs)} ms, ratio ${fmt(headline.ratio, 2)} (< 1: ganstudy faster)`,
+      );
     }
-    console.log(`\nTraining step, batch 64, default hyperparameters (median of the timed steps after ${models.warmup} warm-up; steps per case: ${models.rows.map((r) => r.ganstudyTimesMs.length).join('/')})`);
+    console.log(
+      `\nTraining step, batch 64, default hyperparameters (median of the timed steps after ${models.warmup} warm-up; steps per case: ${models.rows.map((r) => r.ganstudyTimesMs.length).join('/')})`,
+    );
     printTable(
       ['model', 'res', 'ganstudy ms', 'PyTorch ms', 'ratio', 'params G/D/E/C (both sides)'],
       models.rows.map((r) => [
@@ -334,10 +427,14 @@ async function main(): Promise<number> {
         fmt(r.ganstudyMs),
         fmt(r.pytorchMs),
         fmt(r.ratio, 2),
-        Object.entries(r.paramsGanstudy).map(([k, v]) => `${k} ${v}`).join(' ') + (r.paramsMatch ? ' (match)' : ` ≠ PyTorch ${JSON.stringify(r.paramsPytorch)}`),
+        Object.entries(r.paramsGanstudy)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(' ') + (r.paramsMatch ? ' (match)' : ` ≠ PyTorch ${JSON.stringify(r.paramsPytorch)}`),
       ]),
     );
-    console.log(`geometric mean ratio: ${fmt(Math.exp(models.rows.reduce((s, r) => s + Math.log(r.ratio), 0) / models.rows.length), 2)}`);
+    console.log(
+      `geometric mean ratio: ${fmt(Math.exp(models.rows.reduce((s, r) => s + Math.log(r.ratio), 0) / models.rows.length), 2)}`,
+    );
     for (const r of models.rows) {
       if (!r.profileGanstudy) continue;
       console.log(`\nper-op time of one ${r.model} ${r.resolution}×${r.resolution} step (ms, calls)`);
@@ -346,17 +443,31 @@ async function main(): Promise<number> {
       for (let i = 0; i < Math.min(n, 10); i++) {
         const g = r.profileGanstudy[i];
         const p = r.profilePytorch?.[i];
-        lines.push([g ? g.kernel : '', g ? `${fmt(g.ms)} ×${g.calls}` : '', p ? p.op : '', p ? `${fmt(p.ms)} ×${p.calls}` : '']);
+        lines.push([
+          g ? g.kernel : '',
+          g ? `${fmt(g.ms)} ×${g.calls}` : '',
+          p ? p.op : '',
+          p ? `${fmt(p.ms)} ×${p.calls}` : '',
+        ]);
       }
       printTable(['tfjs kernel', 'ms ×calls', 'PyTorch op', 'ms ×calls'], lines);
     }
-    console.log(`data conversion (Float32Array → tensor, batch 64): 28×28 ${fmt(models.conversion[28].toTensorMs, 2)} ms, 64×64 ${fmt(models.conversion[64].toTensorMs, 2)} ms`);
+    console.log(
+      `data conversion (Float32Array → tensor, batch 64): 28×28 ${fmt(models.conversion[28].toTensorMs, 2)} ms, 64×64 ${fmt(models.conversion[64].toTensorMs, 2)} ms`,
+    );
   }
   if (metrics) {
     console.log('\nMetrics');
     printTable(
       ['metric', 'unit', 'ganstudy', 'reference', 'ratio', 'reference implementation'],
-      metrics.rows.map((r) => [r.metric, r.unit, fmt(r.ganstudy, 1), fmt(r.reference, 1), fmt(r.ratio, 2), r.referenceImpl]),
+      metrics.rows.map((r) => [
+        r.metric,
+        r.unit,
+        fmt(r.ganstudy, 1),
+        fmt(r.reference, 1),
+        fmt(r.ratio, 2),
+        r.referenceImpl,
+      ]),
     );
     console.log('ratio < 1: ganstudy faster (times: ganstudy/reference; pairs/s: reference/ganstudy)');
   }
@@ -368,8 +479,14 @@ async function main(): Promise<number> {
     wallSeconds: wallS,
     machine: { ...base.machine, loadAverageAtEnd: os.loadavg() },
     versions: { ...base.versions, torch: models?.torch.version ?? null },
-    threads: { tensorflowIntraOp: threads, torch: models?.torch.threads ?? threads, torchInterop: models?.torch.interopThreads ?? null },
-    models: models ? { warmup: models.warmup, timing: models.timing, rows: models.rows, conversionMs: models.conversion } : null,
+    threads: {
+      tensorflowIntraOp: threads,
+      torch: models?.torch.threads ?? threads,
+      torchInterop: models?.torch.interopThreads ?? null,
+    },
+    models: models
+      ? { warmup: models.warmup, timing: models.timing, rows: models.rows, conversionMs: models.conversion }
+      : null,
     metrics,
   };
   await writeFile(o.out, JSON.stringify(result, null, 1) + '\n');
@@ -384,4 +501,3 @@ main().then(
     process.exit(1);
   },
 );
-

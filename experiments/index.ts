@@ -56,7 +56,13 @@ export const PresetSchema = z.strictObject({
   eval: EvalProtocolSchema,
 });
 
-const RESOLUTION: Record<DatasetName, Resolution> = { colormnist: 28, cifar10: 32, celeba: 64, folder: 64, synthetic: 28 };
+const RESOLUTION: Record<DatasetName, Resolution> = {
+  colormnist: 28,
+  cifar10: 32,
+  celeba: 64,
+  folder: 64,
+  synthetic: 28,
+};
 
 /** paper-spec §5 sample counts; critic K and classifier steps are ganstudy's choices (the paper's are unknown) */
 export const PAPER_EVAL: EvalProtocol = {
@@ -220,11 +226,13 @@ function presetWithoutSteps(model: ModelName, dataset: DatasetName, budget: Budg
 
 /** The preset of (model, dataset, budget), validated; errors name the bad argument and the allowed values. */
 export function getPreset(model: ModelName, dataset: DatasetName, budget: Budget = 'paper'): Preset {
-  if (!MODEL_NAMES.includes(model)) throw new Error(`getPreset: unknown model '${String(model)}' (expected one of ${MODEL_NAMES.join(', ')})`);
+  if (!MODEL_NAMES.includes(model))
+    throw new Error(`getPreset: unknown model '${String(model)}' (expected one of ${MODEL_NAMES.join(', ')})`);
   if (!PRESET_DATASETS.includes(dataset)) {
     throw new Error(`getPreset: unknown dataset '${String(dataset)}' (expected one of ${PRESET_DATASETS.join(', ')})`);
   }
-  if (!BUDGETS.includes(budget)) throw new Error(`getPreset: unknown budget '${String(budget)}' (expected one of ${BUDGETS.join(', ')})`);
+  if (!BUDGETS.includes(budget))
+    throw new Error(`getPreset: unknown budget '${String(budget)}' (expected one of ${BUDGETS.join(', ')})`);
   const parsed = PresetSchema.safeParse(buildPreset(model, dataset, budget));
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
@@ -243,8 +251,13 @@ export interface DatasetSpecOptions {
  * in `dir`); CIFAR-10 / CelebA / folder: the files in `dir` (default DEFAULT_DATA_DIRS); synthetic: 28×28×3
  * squares, 1,024 images (fast to build).
  */
-export function datasetSpecFor(dataset: DatasetName, budget: Budget = 'paper', opts: DatasetSpecOptions = {}): DatasetSpec {
-  if (!BUDGETS.includes(budget)) throw new Error(`datasetSpecFor: unknown budget '${String(budget)}' (expected one of ${BUDGETS.join(', ')})`);
+export function datasetSpecFor(
+  dataset: DatasetName,
+  budget: Budget = 'paper',
+  opts: DatasetSpecOptions = {},
+): DatasetSpec {
+  if (!BUDGETS.includes(budget))
+    throw new Error(`datasetSpecFor: unknown budget '${String(budget)}' (expected one of ${BUDGETS.join(', ')})`);
   let spec: DatasetSpec;
   switch (dataset) {
     case 'colormnist':
@@ -263,7 +276,9 @@ export function datasetSpecFor(dataset: DatasetName, budget: Budget = 'paper', o
       spec = { name: 'synthetic', resolution: 28, channels: 3, size: budget === 'quick' ? 512 : 2048, seed: 0 };
       break;
     default:
-      throw new Error(`datasetSpecFor: unknown dataset '${String(dataset)}' (expected one of ${PRESET_DATASETS.join(', ')})`);
+      throw new Error(
+        `datasetSpecFor: unknown dataset '${String(dataset)}' (expected one of ${PRESET_DATASETS.join(', ')})`,
+      );
   }
   return DatasetSpecSchema.parse(spec);
 }

@@ -76,7 +76,15 @@ export interface IndependentCriticResult {
   steps: number;
   evalSamples: number;
   /** the settings the critic ran with, for logging beside the score */
-  settings: { batchSize: number; lr: number; beta1: number; beta2: number; gpLambda: number; seed: number; width: number };
+  settings: {
+    batchSize: number;
+    lr: number;
+    beta1: number;
+    beta2: number;
+    gpLambda: number;
+    seed: number;
+    width: number;
+  };
 }
 
 const NumericOptionsSchema = z.object({
@@ -307,7 +315,9 @@ function assertSingleOutput(model: LayersModel, shape: [number, number, number])
 
 function assertImages(x: Tensor, shape: [number, number, number], what: string): void {
   if (x.rank !== 4 || x.shape[1] !== shape[0] || x.shape[2] !== shape[1] || x.shape[3] !== shape[2]) {
-    throw new Error(`independentCritic: ${what} returned shape ${JSON.stringify(x.shape)}; expected [n, ${shape.join(', ')}]`);
+    throw new Error(
+      `independentCritic: ${what} returned shape ${JSON.stringify(x.shape)}; expected [n, ${shape.join(', ')}]`,
+    );
   }
 }
 

@@ -57,7 +57,9 @@ export function meanPairwiseMsSsim(batch: Tensor4D, options?: Omit<MsSsimOptions
 export function sampleDiversity(images: unknown, options?: SampleDiversityOptions): SampleDiversityResult {
   const parsed = SampleDiversityOptionsSchema.safeParse(options ?? {});
   if (!parsed.success) {
-    throw new TypeError(`sampleDiversity: invalid options: ${parsed.error.issues.map((i) => `options.${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new TypeError(
+      `sampleDiversity: invalid options: ${parsed.error.issues.map((i) => `options.${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   }
   const o = parsed.data;
   const perBatch: number[] = [];
@@ -69,7 +71,9 @@ export function sampleDiversity(images: unknown, options?: SampleDiversityOption
       if (raw instanceof tf.Tensor) raw.dispose();
       try {
         if (batch.shape[0] !== o.batchSize) {
-          throw new RangeError(`sampleDiversity: sampler(${o.batchSize}, ${o.seed + b}) returned ${describeShape(batch)}, expected ${o.batchSize} images`);
+          throw new RangeError(
+            `sampleDiversity: sampler(${o.batchSize}, ${o.seed + b}) returned ${describeShape(batch)}, expected ${o.batchSize} images`,
+          );
         }
         const scaled = tf.tidy(() => tf.mul(tf.add(batch, 1), 127.5) as Tensor4D);
         try {
@@ -92,7 +96,9 @@ export function sampleDiversity(images: unknown, options?: SampleDiversityOption
       }
       const [, h, w, c] = all.shape;
       for (let b = 0; b < o.batches; b++) {
-        const scaled = tf.tidy(() => tf.mul(tf.add(tf.slice(all, [b * o.batchSize, 0, 0, 0], [o.batchSize, h, w, c]), 1), 127.5) as Tensor4D);
+        const scaled = tf.tidy(
+          () => tf.mul(tf.add(tf.slice(all, [b * o.batchSize, 0, 0, 0], [o.batchSize, h, w, c]), 1), 127.5) as Tensor4D,
+        );
         try {
           perBatch.push(meanPairwiseMsSsim(scaled, { convention: o.convention }));
         } finally {

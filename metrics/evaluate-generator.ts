@@ -34,7 +34,13 @@ import { frechetDistance } from './fid.js';
 import { inceptionScoreFromProbs } from './inception-score.js';
 import { kernelInceptionDistance, type KidOptions } from './kid.js';
 import { modesCovered } from './modes.js';
-import { EvalProtocolSchema, METRIC_NAMES, type EvalProtocol, type MetricName, type ResolvedEvalProtocol } from './protocol.js';
+import {
+  EvalProtocolSchema,
+  METRIC_NAMES,
+  type EvalProtocol,
+  type MetricName,
+  type ResolvedEvalProtocol,
+} from './protocol.js';
 import {
   drawIndices,
   indexedSource,
@@ -118,12 +124,34 @@ export async function evaluateGenerator(opts: EvaluateGeneratorOptions): Promise
       throw new Error(`evaluateGenerator: unknown metric '${m}' in metrics; known: ${METRIC_NAMES.join(', ')}`);
     }
   }
-  if (opts.reference.size < 1) throw new Error(`evaluateGenerator: the reference split '${opts.reference.name ?? '?'}' is empty`);
+  if (opts.reference.size < 1)
+    throw new Error(`evaluateGenerator: the reference split '${opts.reference.name ?? '?'}' is empty`);
   const want = new Set<MetricName>(opts.metrics);
   const rng = createRng(opts.sampleSeed);
-  const seeds = { is: rng.seed(), diversity: rng.seed(), critic: rng.seed(), fid: rng.seed(), real: rng.seed(), modes: rng.seed() };
-  const report: EvalReport = { scores: {}, references: {}, classifier: null, classifierAccuracy: null, criticCurve: [], timings: {} };
-  const ctx: Context = { opts, protocol, seeds, real: opts.realReference ?? true, report, progress: opts.onProgress ?? (() => {}) };
+  const seeds = {
+    is: rng.seed(),
+    diversity: rng.seed(),
+    critic: rng.seed(),
+    fid: rng.seed(),
+    real: rng.seed(),
+    modes: rng.seed(),
+  };
+  const report: EvalReport = {
+    scores: {},
+    references: {},
+    classifier: null,
+    classifierAccuracy: null,
+    criticCurve: [],
+    timings: {},
+  };
+  const ctx: Context = {
+    opts,
+    protocol,
+    seeds,
+    real: opts.realReference ?? true,
+    report,
+    progress: opts.onProgress ?? (() => {}),
+  };
   const timed = async (name: string, f: () => Promise<void> | void): Promise<void> => {
     const t0 = performance.now();
     try {
@@ -134,7 +162,9 @@ export async function evaluateGenerator(opts: EvaluateGeneratorOptions): Promise
   };
 
   const needsClassifier = want.has('inception_score') || want.has('fid') || want.has('modes_covered');
-  const { classifier, owned } = needsClassifier ? await timedClassifier(ctx, timed) : { classifier: null, owned: false };
+  const { classifier, owned } = needsClassifier
+    ? await timedClassifier(ctx, timed)
+    : { classifier: null, owned: false };
   try {
     if (classifier) {
       report.classifier = classifier.name;
@@ -159,10 +189,13 @@ async function timedClassifier(
   const { opts, protocol } = ctx;
   if (opts.classifier) return { classifier: opts.classifier, owned: false };
   const data = opts.classifierData;
-  if (!data) throw new Error('evaluateGenerator: inception_score, fid and modes_covered need `classifier` or `classifierData`');
+  if (!data)
+    throw new Error('evaluateGenerator: inception_score, fid and modes_covered need `classifier` or `classifierData`');
   let classifier: Classifier | null = null;
   await timed('classifier', async () => {
-    ctx.progress(`classifier: dataset classifier for ${data.name} (${protocol.classifierSteps} steps, cached in ${opts.cacheDir})`);
+    ctx.progress(
+      `classifier: dataset classifier for ${data.name} (${protocol.classifierSteps} steps, cached in ${opts.cacheDir})`,
+    );
     classifier = await getDatasetClassifier(data, {
       steps: protocol.classifierSteps,
       seed: opts.classifierSeed ?? 0,
@@ -193,10 +226,14 @@ function scoreInception(ctx: Context, clf: Classifier): void {
     report.references.inception_score_real = {
       images: n,
       withReplacement: n > size,
-      note: `${n} ${refName(ctx)} images in ${p.inceptionSplits} splits` + (n > size ? `, drawn with replacement from ${size}` : ''),
+      note:
+        `${n} ${refName(ctx)} images in ${p.inceptionSplits} splits` +
+        (n > size ? `, drawn with replacement from ${size}` : ''),
     };
   }
-  ctx.progress(`inception_score: ${is.mean.toFixed(4)} ± ${is.std.toFixed(4)} (real: ${report.scores.inception_score_real?.toFixed(4) ?? 'n/a'})`);
+  ctx.progress(
+    `inception_score: ${is.mean.toFixed(4)} ± ${is.std.toFixed(4)} (real: ${report.scores.inception_score_real?.toFixed(4) ?? 'n/a'})`,
+  );
 }
 
 function scoreDiversity(ctx: Context): void {
@@ -217,20 +254,30 @@ function scoreDiversity(ctx: Context): void {
     report.references.ms_ssim_real = {
       images: batches * batchSize,
       withReplacement: reused,
-      note: `${batches} batches of ${batchSize} distinct ${refName(ctx)} images` + (reused ? `; batches share images (${ref.size} in the split)` : ''),
+      note:
+        `${batches} batches of ${batchSize} distinct ${refName(ctx)} images` +
+        (reused ? `; batches share images (${ref.size} in the split)` : ''),
     };
   } else if (ctx.real) {
-    ctx.progress(`ms_ssim: no real reference: the ${refName(ctx)} split has ${ref.size} images, fewer than a batch of ${batchSize}`);
+    ctx.progress(
+      `ms_ssim: no real reference: the ${refName(ctx)} split has ${ref.size} images, fewer than a batch of ${batchSize}`,
+    );
   }
-  ctx.progress(`ms_ssim: ${report.scores.ms_ssim.toFixed(4)} (real: ${report.scores.ms_ssim_real?.toFixed(4) ?? 'n/a'})`);
+  ctx.progress(
+    `ms_ssim: ${report.scores.ms_ssim.toFixed(4)} (real: ${report.scores.ms_ssim_real?.toFixed(4) ?? 'n/a'})`,
+  );
 }
 
 async function scoreCritic(ctx: Context): Promise<void> {
   const { protocol: p, opts, report } = ctx;
-  if (!opts.buildCritic) throw new Error('evaluateGenerator: critic_w needs `buildCritic` (the protocol fixes its width)');
-  if (!opts.criticTrain) throw new Error('evaluateGenerator: critic_w needs `criticTrain`, the images the critic trains on');
+  if (!opts.buildCritic)
+    throw new Error('evaluateGenerator: critic_w needs `buildCritic` (the protocol fixes its width)');
+  if (!opts.criticTrain)
+    throw new Error('evaluateGenerator: critic_w needs `criticTrain`, the images the critic trains on');
   const trainName = opts.criticTrain.name ?? 'training';
-  ctx.progress(`critic_w: ${p.criticSteps} critic steps (batch ${p.criticBatchSize}, width ${p.criticWidth}) on the ${trainName} split`);
+  ctx.progress(
+    `critic_w: ${p.criticSteps} critic steps (batch ${p.criticBatchSize}, width ${p.criticWidth}) on the ${trainName} split`,
+  );
   const every = Math.max(1, Math.floor(p.criticSteps / 10));
   const res = await independentCritic({
     sample: opts.sample,
@@ -256,7 +303,11 @@ async function scoreCritic(ctx: Context): Promise<void> {
   report.criticCurve = res.curve;
   if (ctx.real) {
     report.scores.critic_w_real = 0;
-    report.references.critic_w_real = { images: 0, withReplacement: false, note: 'Ŵ of the data against itself is 0 by definition (not estimated)' };
+    report.references.critic_w_real = {
+      images: 0,
+      withReplacement: false,
+      note: 'Ŵ of the data against itself is 0 by definition (not estimated)',
+    };
   }
   ctx.progress(`critic_w: Ŵ(${refName(ctx)}) ${res.w.toFixed(4)}, Ŵ(${trainName}) ${res.wTrain.toFixed(4)}`);
 }
@@ -272,16 +323,24 @@ function scoreFid(ctx: Context, clf: Classifier): void {
   ctx.progress(`fid: features of ${n} samples and ${nFeat} ${refName(ctx)} images (classifier ${clf.name})`);
   const fake = classifyInBatches(clf, samplerSource(opts.sample, ctx.seeds.fid), n, { features: true }).features!;
   const order = drawIndices(size, nFeat, ctx.seeds.fid);
-  const real = classifyInBatches(clf, indexedSource(opts.reference, order, ctx.seeds.fid), nFeat, { features: true }).features!;
+  const real = classifyInBatches(clf, indexedSource(opts.reference, order, ctx.seeds.fid), nFeat, { features: true })
+    .features!;
   const rows = (from: number, count: number) => {
     const d = real.shape[1];
     return { data: real.data.subarray(from * d, (from + count) * d), shape: [count, d] as [number, number] };
   };
   report.scores.fid = frechetDistance(fake, rows(0, nRef));
-  const kid = (a: { data: Float32Array; shape: [number, number] }, b: { data: Float32Array; shape: [number, number] }) => {
+  const kid = (
+    a: { data: Float32Array; shape: [number, number] },
+    b: { data: Float32Array; shape: [number, number] },
+  ) => {
     // a "subset" of every row is the whole set: with rows ≤ subset size every subset is the same, compute it once
     const subsets = Math.min(a.shape[0], b.shape[0]) <= (opts.kid?.subsetSize ?? 1000) ? 1 : undefined;
-    return kernelInceptionDistance(a, b, { seed: ctx.seeds.fid % 2 ** 31, ...(subsets ? { subsets } : {}), ...opts.kid });
+    return kernelInceptionDistance(a, b, {
+      seed: ctx.seeds.fid % 2 ** 31,
+      ...(subsets ? { subsets } : {}),
+      ...opts.kid,
+    });
   };
   if (Math.min(n, nRef) >= 2) {
     const k = kid(fake, rows(0, nRef));
@@ -296,14 +355,18 @@ function scoreFid(ctx: Context, clf: Classifier): void {
     report.references.kid_real = { images: 2 * half, withReplacement: false, note };
   }
   const kidText = report.scores.kid !== undefined ? `, kid ${report.scores.kid.toExponential(3)}` : '';
-  ctx.progress(`fid: ${report.scores.fid.toFixed(4)}${kidText} (real floor: ${report.scores.fid_real?.toFixed(4) ?? 'n/a'})`);
+  ctx.progress(
+    `fid: ${report.scores.fid.toFixed(4)}${kidText} (real floor: ${report.scores.fid_real?.toFixed(4) ?? 'n/a'})`,
+  );
 }
 
 function scoreModes(ctx: Context, clf: Classifier): void {
   const { protocol: p, opts, report } = ctx;
   const [h, w, c] = sampleShape(opts.sample);
   if (c !== 3 || clf.numClasses !== 10) {
-    throw new Error(`evaluateGenerator: modes_covered needs RGB digits and a 10-class digit classifier (ColorMNIST); got ${h}×${w}×${c} images and ${clf.numClasses} classes`);
+    throw new Error(
+      `evaluateGenerator: modes_covered needs RGB digits and a 10-class digit classifier (ColorMNIST); got ${h}×${w}×${c} images and ${clf.numClasses} classes`,
+    );
   }
   const n = p.modesSamples;
   ctx.progress(`modes_covered: ${n} samples, a (digit, colour) class counts with ≥ ${p.modesMinCount}`);
@@ -312,7 +375,9 @@ function scoreModes(ctx: Context, clf: Classifier): void {
   if (ctx.real) {
     const size = opts.reference.size;
     const order = drawIndices(size, n, ctx.seeds.real);
-    const real = modesCovered(indexedSource(opts.reference, order, ctx.seeds.real), n, clf, { minCount: p.modesMinCount });
+    const real = modesCovered(indexedSource(opts.reference, order, ctx.seeds.real), n, clf, {
+      minCount: p.modesMinCount,
+    });
     report.scores.modes_covered_real = real.covered;
     report.references.modes_covered_real = {
       images: n,

@@ -61,7 +61,8 @@ function asVector(v: unknown, name: string): Float64Array {
 function asSquare(m: unknown, n: number, name: string): Float64Array {
   if (m instanceof Float64Array && m.length === n * n) return m;
   const mat = toMatrix64(m, name);
-  if (mat.rows !== n || mat.cols !== n) throw new RangeError(`${name}: expected a ${n}×${n} matrix; got shape [${mat.rows}, ${mat.cols}]`);
+  if (mat.rows !== n || mat.cols !== n)
+    throw new RangeError(`${name}: expected a ${n}×${n} matrix; got shape [${mat.rows}, ${mat.cols}]`);
   return mat.data;
 }
 
@@ -73,7 +74,8 @@ export function frechetDistanceFromMoments(mu1: unknown, sigma1: unknown, mu2: u
   const m1 = asVector(mu1, 'frechetDistanceFromMoments mu1');
   const m2 = asVector(mu2, 'frechetDistanceFromMoments mu2');
   const n = m1.length;
-  if (m2.length !== n) throw new RangeError(`frechetDistanceFromMoments: mu1 has ${n} entries but mu2 has ${m2.length}`);
+  if (m2.length !== n)
+    throw new RangeError(`frechetDistanceFromMoments: mu1 has ${n} entries but mu2 has ${m2.length}`);
   const s1 = asSquare(sigma1, n, 'frechetDistanceFromMoments sigma1');
   const s2 = asSquare(sigma2, n, 'frechetDistanceFromMoments sigma2');
   let diff = 0;
@@ -90,10 +92,11 @@ export function frechetDistance(featuresA: unknown, featuresB: unknown): number 
   const a = toMatrix64(featuresA, 'frechetDistance featuresA');
   const b = toMatrix64(featuresB, 'frechetDistance featuresB');
   if (a.cols !== b.cols) {
-    throw new RangeError(`frechetDistance: featuresA has ${a.cols} features per row but featuresB has ${b.cols} (shapes [${a.rows}, ${a.cols}] and [${b.rows}, ${b.cols}])`);
+    throw new RangeError(
+      `frechetDistance: featuresA has ${a.cols} features per row but featuresB has ${b.cols} (shapes [${a.rows}, ${a.cols}] and [${b.rows}, ${b.cols}])`,
+    );
   }
   const ma = momentsOf(a, 'frechetDistance featuresA');
   const mb = momentsOf(b, 'frechetDistance featuresB');
   return frechetDistanceFromMoments(ma.mean, ma.cov, mb.mean, mb.cov);
 }
-

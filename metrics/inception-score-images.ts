@@ -57,5 +57,10 @@ export function inceptionScore(
 }
 
 function isSourced(v: unknown): v is { source: ImageSource; n: number } {
-  return typeof v === 'object' && v !== null && typeof (v as { source?: unknown }).source === 'function' && typeof (v as { n?: unknown }).n === 'number';
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as { source?: unknown }).source === 'function' &&
+    typeof (v as { n?: unknown }).n === 'number'
+  );
 }

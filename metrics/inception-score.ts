@@ -33,11 +33,20 @@ const ROW_SUM_TOLERANCE = 1e-3;
 function probsMatrix(probs: unknown): { data: Float64Array | Float32Array; rows: number; cols: number } {
   const v = probs as { data?: unknown; shape?: unknown };
   if (
-    typeof probs === 'object' && probs !== null && Array.isArray(v.shape) && v.shape.length === 2 &&
+    typeof probs === 'object' &&
+    probs !== null &&
+    Array.isArray(v.shape) &&
+    v.shape.length === 2 &&
     (v.data instanceof Float64Array || v.data instanceof Float32Array)
   ) {
     const [rows, cols] = v.shape as number[];
-    if (Number.isInteger(rows) && Number.isInteger(cols) && rows! >= 1 && cols! >= 1 && rows! * cols! === v.data.length) {
+    if (
+      Number.isInteger(rows) &&
+      Number.isInteger(cols) &&
+      rows! >= 1 &&
+      cols! >= 1 &&
+      rows! * cols! === v.data.length
+    ) {
       return { data: v.data, rows: rows!, cols: cols! };
     }
   }
@@ -52,12 +61,16 @@ function checkRows(data: Float64Array | Float32Array, n: number, c: number): voi
     for (let y = 0; y < c; y++) {
       const p = data[o + y]!;
       if (!(p >= 0 && p !== Infinity)) {
-        throw new RangeError(`inceptionScoreFromProbs probs: element [${i}][${y}] is ${p}; probabilities must be finite and ≥ 0`);
+        throw new RangeError(
+          `inceptionScoreFromProbs probs: element [${i}][${y}] is ${p}; probabilities must be finite and ≥ 0`,
+        );
       }
       s += p;
     }
     if (Math.abs(s - 1) > ROW_SUM_TOLERANCE) {
-      throw new RangeError(`inceptionScoreFromProbs probs: row ${i} sums to ${s} (shape [${n}, ${c}]); pass class probabilities (softmax outputs), not logits`);
+      throw new RangeError(
+        `inceptionScoreFromProbs probs: row ${i} sums to ${s} (shape [${n}, ${c}]); pass class probabilities (softmax outputs), not logits`,
+      );
     }
   }
 }
@@ -74,8 +87,12 @@ function sumXLogX(data: Float64Array | Float32Array, from: number, to: number): 
 
 export function inceptionScoreFromProbs(probs: unknown, splits = 10): InceptionScoreResult {
   const { data, rows: n, cols: c } = probsMatrix(probs);
-  if (!Number.isInteger(splits) || splits < 1) throw new RangeError(`inceptionScoreFromProbs splits: expected a positive integer; got ${splits}`);
-  if (n < splits) throw new RangeError(`inceptionScoreFromProbs: ${n} rows cannot be cut into ${splits} splits; pass fewer splits or more rows`);
+  if (!Number.isInteger(splits) || splits < 1)
+    throw new RangeError(`inceptionScoreFromProbs splits: expected a positive integer; got ${splits}`);
+  if (n < splits)
+    throw new RangeError(
+      `inceptionScoreFromProbs: ${n} rows cannot be cut into ${splits} splits; pass fewer splits or more rows`,
+    );
   checkRows(data, n, c);
   const perSplit: number[] = [];
   const marginal = new Float64Array(c);

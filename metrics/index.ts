@@ -31,7 +31,13 @@ export { inceptionScoreFromProbs, type InceptionScoreResult } from './inception-
 
 // FID / KID and the float64 linear algebra under them
 export { frechetDistance, frechetDistanceFromMoments, featureMoments, type FeatureMoments } from './fid.js';
-export { kernelInceptionDistance, polynomialMmd2Unbiased, KidOptionsSchema, type KidOptions, type KidResult } from './kid.js';
+export {
+  kernelInceptionDistance,
+  polynomialMmd2Unbiased,
+  KidOptionsSchema,
+  type KidOptions,
+  type KidResult,
+} from './kid.js';
 export { gramMatrix, pivotedCholesky, symmetricEigenvalues, traceSqrtProduct } from './linalg.js';
 
 // the colour-aware mode count (ColorMNIST)
@@ -79,7 +85,12 @@ export {
 export { registerComparisonGradients, COMPARISON_KERNELS } from './gradients.js';
 
 // scoring a generator with all of the above
-export { evaluateGenerator, type EvaluateGeneratorOptions, type EvalReport, type ReferenceNote } from './evaluate-generator.js';
+export {
+  evaluateGenerator,
+  type EvaluateGeneratorOptions,
+  type EvalReport,
+  type ReferenceNote,
+} from './evaluate-generator.js';
 
 // the evaluation protocol and score directions
 export {
@@ -94,4 +105,12 @@ export {
 } from './protocol.js';
 
 // input conversion shared by the metrics
-export { toImageBatch, toMatrix64, describeShape, type ImageBatchInput, type MatrixInput, type ShapedData, type Matrix64 } from './inputs.js';
+export {
+  toImageBatch,
+  toMatrix64,
+  describeShape,
+  type ImageBatchInput,
+  type MatrixInput,
+  type ShapedData,
+  type Matrix64,
+} from './inputs.js';

@@ -15,7 +15,11 @@ export interface ShapedData<S extends readonly number[] = readonly number[]> {
 }
 
 /** An NHWC batch: a rank-4 tensor, nested arrays [n][h][w][c], or flat data with shape [n, h, w, c]. */
-export type ImageBatchInput = Tensor4D | Tensor | number[][][][] | ShapedData<readonly [number, number, number, number]>;
+export type ImageBatchInput =
+  | Tensor4D
+  | Tensor
+  | number[][][][]
+  | ShapedData<readonly [number, number, number, number]>;
 
 /** An N×D matrix: a rank-2 tensor, number[][] (or typed-array rows), flat data with shape [n, d], or an ml-matrix Matrix. */
 export type MatrixInput = Tensor | ArrayLike<number>[] | ShapedData<readonly [number, number]> | Matrix;
@@ -66,7 +70,12 @@ function product(shape: readonly number[]): number {
 }
 
 /** Flatten nested arrays of a known rank into `out`, checking that every row has the same length. */
-function flattenNested(value: unknown, rank: number, name: string, expected: string): { data: Float32Array | Float64Array; shape: number[] } {
+function flattenNested(
+  value: unknown,
+  rank: number,
+  name: string,
+  expected: string,
+): { data: Float32Array | Float64Array; shape: number[] } {
   const shape: number[] = [];
   let cur: unknown = value;
   for (let d = 0; d < rank; d++) {
@@ -81,7 +90,10 @@ function flattenNested(value: unknown, rank: number, name: string, expected: str
   let k = 0;
   const walk = (node: unknown, depth: number, path: number[]): void => {
     const arr = node as ArrayLike<unknown>;
-    if (!(Array.isArray(node) || (ArrayBuffer.isView(node) && !(node instanceof DataView))) || arr.length !== shape[depth]) {
+    if (
+      !(Array.isArray(node) || (ArrayBuffer.isView(node) && !(node instanceof DataView))) ||
+      arr.length !== shape[depth]
+    ) {
       throw new TypeError(
         `${name}: ragged nested array: element [${path.join('][')}] has ${describeShape(node)}, expected length ${shape[depth]} (shape [${shape.join(', ')}])`,
       );
@@ -89,7 +101,8 @@ function flattenNested(value: unknown, rank: number, name: string, expected: str
     if (depth === rank - 1) {
       for (let i = 0; i < arr.length; i++) {
         const x = arr[i];
-        if (typeof x !== 'number') throw new TypeError(`${name}: element [${[...path, i].join('][')}] is ${typeof x}, expected a number`);
+        if (typeof x !== 'number')
+          throw new TypeError(`${name}: element [${[...path, i].join('][')}] is ${typeof x}, expected a number`);
         out[k++] = x;
       }
     } else {
@@ -105,7 +118,8 @@ function flattenNested(value: unknown, rank: number, name: string, expected: str
  * which shares its buffer, so disposing the result never disposes the caller's tensor).
  */
 export function toImageBatch(value: unknown, name: string): Tensor4D {
-  const expected = 'an NHWC image batch (rank-4 tf.Tensor, number[n][h][w][c], or {data, shape: [n, h, w, c]}) with n, h, w, c ≥ 1';
+  const expected =
+    'an NHWC image batch (rank-4 tf.Tensor, number[n][h][w][c], or {data, shape: [n, h, w, c]}) with n, h, w, c ≥ 1';
   if (value instanceof tf.Tensor) {
     if (value.rank !== 4 || value.size === 0) fail(name, expected, value);
     if (value.dtype !== 'float32' && value.dtype !== 'int32') fail(name, expected + ' of a numeric dtype', value);
@@ -113,7 +127,11 @@ export function toImageBatch(value: unknown, name: string): Tensor4D {
   }
   if (isShapedData(value)) {
     const shape = Array.from(value.shape);
-    if (shape.length !== 4 || shape.some((d) => !Number.isInteger(d) || d < 1) || product(shape) !== value.data.length) {
+    if (
+      shape.length !== 4 ||
+      shape.some((d) => !Number.isInteger(d) || d < 1) ||
+      product(shape) !== value.data.length
+    ) {
       fail(name, expected + ' (data length = product of shape)', value);
     }
     return tf.tensor4d(Float32Array.from(value.data), shape as [number, number, number, number], 'float32');
@@ -124,7 +142,8 @@ export function toImageBatch(value: unknown, name: string): Tensor4D {
 
 /** An N×D matrix as float64 row-major data (always a fresh copy). Non-finite entries are refused. */
 export function toMatrix64(value: unknown, name: string): Matrix64 {
-  const expected = 'an N×D matrix (rank-2 tf.Tensor, number[][], ml-matrix Matrix, or {data, shape: [n, d]}) with n, d ≥ 1';
+  const expected =
+    'an N×D matrix (rank-2 tf.Tensor, number[][], ml-matrix Matrix, or {data, shape: [n, d]}) with n, d ≥ 1';
   let result: Matrix64;
   if (value instanceof tf.Tensor) {
     if (value.rank !== 2 || value.size === 0) fail(name, expected, value);
@@ -137,7 +156,11 @@ export function toMatrix64(value: unknown, name: string): Matrix64 {
     result = { data, rows: value.rows, cols: value.columns };
   } else if (isShapedData(value)) {
     const shape = Array.from(value.shape);
-    if (shape.length !== 2 || shape.some((d) => !Number.isInteger(d) || d < 1) || product(shape) !== value.data.length) {
+    if (
+      shape.length !== 2 ||
+      shape.some((d) => !Number.isInteger(d) || d < 1) ||
+      product(shape) !== value.data.length
+    ) {
       fail(name, expected + ' (data length = product of shape)', value);
     }
     result = { data: Float64Array.from(value.data), rows: shape[0]!, cols: shape[1]! };
@@ -149,7 +172,9 @@ export function toMatrix64(value: unknown, name: string): Matrix64 {
   for (let i = 0; i < d.length; i++) {
     if (!Number.isFinite(d[i]!)) {
       const r = Math.floor(i / result.cols);
-      throw new RangeError(`${name}: element [${r}][${i - r * result.cols}] is ${d[i]} (shape [${result.rows}, ${result.cols}]); all entries must be finite`);
+      throw new RangeError(
+        `${name}: element [${r}][${i - r * result.cols}] is ${d[i]} (shape [${result.rows}, ${result.cols}]); all entries must be finite`,
+      );
     }
   }
   return result;

@@ -44,7 +44,15 @@ function sampleRows(m: Matrix64, size: number, rng: Rng): Float64Array {
 }
 
 /** Unbiased MMD² between two samples of equal size m with kernel k(x, y) = (γ x·y + c0)^deg. */
-export function polynomialMmd2Unbiased(X: Float64Array, Y: Float64Array, m: number, d: number, gamma: number, coef0: number, degree: number): number {
+export function polynomialMmd2Unbiased(
+  X: Float64Array,
+  Y: Float64Array,
+  m: number,
+  d: number,
+  gamma: number,
+  coef0: number,
+  degree: number,
+): number {
   const k = (v: number): number => (gamma * v + coef0) ** degree;
   const sumOffDiag = (G: Float64Array): number => {
     let s = 0;
@@ -63,17 +71,22 @@ export function polynomialMmd2Unbiased(X: Float64Array, Y: Float64Array, m: numb
 export function kernelInceptionDistance(featuresA: unknown, featuresB: unknown, options?: KidOptions): KidResult {
   const parsed = KidOptionsSchema.safeParse(options ?? {});
   if (!parsed.success) {
-    throw new TypeError(`kernelInceptionDistance: invalid options: ${parsed.error.issues.map((i) => `options.${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new TypeError(
+      `kernelInceptionDistance: invalid options: ${parsed.error.issues.map((i) => `options.${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   }
   const o = parsed.data;
   const a = toMatrix64(featuresA, 'kernelInceptionDistance featuresA');
   const b = toMatrix64(featuresB, 'kernelInceptionDistance featuresB');
   if (a.cols !== b.cols) {
-    throw new RangeError(`kernelInceptionDistance: featuresA has ${a.cols} features per row but featuresB has ${b.cols} (shapes [${a.rows}, ${a.cols}] and [${b.rows}, ${b.cols}])`);
+    throw new RangeError(
+      `kernelInceptionDistance: featuresA has ${a.cols} features per row but featuresB has ${b.cols} (shapes [${a.rows}, ${a.cols}] and [${b.rows}, ${b.cols}])`,
+    );
   }
   const d = a.cols;
   const m = Math.min(o.subsetSize, a.rows, b.rows);
-  if (m < 2) throw new RangeError(`kernelInceptionDistance: need at least 2 rows in each set; got ${a.rows} and ${b.rows}`);
+  if (m < 2)
+    throw new RangeError(`kernelInceptionDistance: need at least 2 rows in each set; got ${a.rows} and ${b.rows}`);
   const gamma = o.gamma ?? 1 / d;
   const rng = createRng(o.seed);
   const perSubset: number[] = [];

@@ -49,24 +49,68 @@ export function gramBlocked(
         const b1 = b0 + len;
         const b2 = b1 + len;
         const b3 = b2 + len;
-        let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
-        let s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
+        let s00 = 0,
+          s01 = 0,
+          s02 = 0,
+          s03 = 0,
+          s10 = 0,
+          s11 = 0,
+          s12 = 0,
+          s13 = 0;
+        let s20 = 0,
+          s21 = 0,
+          s22 = 0,
+          s23 = 0,
+          s30 = 0,
+          s31 = 0,
+          s32 = 0,
+          s33 = 0;
         for (let k = kStart; k < k1; k++) {
-          const x0 = A[a0 + k]!, x1 = A[a1 + k]!, x2 = A[a2 + k]!, x3 = A[a3 + k]!;
-          const y0 = B[b0 + k]!, y1 = B[b1 + k]!, y2 = B[b2 + k]!, y3 = B[b3 + k]!;
-          s00 += x0 * y0; s01 += x0 * y1; s02 += x0 * y2; s03 += x0 * y3;
-          s10 += x1 * y0; s11 += x1 * y1; s12 += x1 * y2; s13 += x1 * y3;
-          s20 += x2 * y0; s21 += x2 * y1; s22 += x2 * y2; s23 += x2 * y3;
-          s30 += x3 * y0; s31 += x3 * y1; s32 += x3 * y2; s33 += x3 * y3;
+          const x0 = A[a0 + k]!,
+            x1 = A[a1 + k]!,
+            x2 = A[a2 + k]!,
+            x3 = A[a3 + k]!;
+          const y0 = B[b0 + k]!,
+            y1 = B[b1 + k]!,
+            y2 = B[b2 + k]!,
+            y3 = B[b3 + k]!;
+          s00 += x0 * y0;
+          s01 += x0 * y1;
+          s02 += x0 * y2;
+          s03 += x0 * y3;
+          s10 += x1 * y0;
+          s11 += x1 * y1;
+          s12 += x1 * y2;
+          s13 += x1 * y3;
+          s20 += x2 * y0;
+          s21 += x2 * y1;
+          s22 += x2 * y2;
+          s23 += x2 * y3;
+          s30 += x3 * y0;
+          s31 += x3 * y1;
+          s32 += x3 * y2;
+          s33 += x3 * y3;
         }
         let c = i * cStride + j;
-        C[c] += s00; C[c + 1] += s01; C[c + 2] += s02; C[c + 3] += s03;
+        C[c] += s00;
+        C[c + 1] += s01;
+        C[c + 2] += s02;
+        C[c + 3] += s03;
         c += cStride;
-        C[c] += s10; C[c + 1] += s11; C[c + 2] += s12; C[c + 3] += s13;
+        C[c] += s10;
+        C[c + 1] += s11;
+        C[c + 2] += s12;
+        C[c + 3] += s13;
         c += cStride;
-        C[c] += s20; C[c + 1] += s21; C[c + 2] += s22; C[c + 3] += s23;
+        C[c] += s20;
+        C[c + 1] += s21;
+        C[c + 2] += s22;
+        C[c + 3] += s23;
         c += cStride;
-        C[c] += s30; C[c + 1] += s31; C[c + 2] += s32; C[c + 3] += s33;
+        C[c] += s30;
+        C[c + 1] += s31;
+        C[c + 2] += s32;
+        C[c + 3] += s33;
       }
     }
   }
@@ -96,7 +140,17 @@ export function gramMatrix(
   const np = roundUp4(n);
   const mp = roundUp4(m);
   const C = new Float64Array(np * mp);
-  gramBlocked(padRows(A, n, d), np, padRows(B, m, d), mp, d, C, mp, opts.upper ?? false, opts.aUpperTriangular ?? false);
+  gramBlocked(
+    padRows(A, n, d),
+    np,
+    padRows(B, m, d),
+    mp,
+    d,
+    C,
+    mp,
+    opts.upper ?? false,
+    opts.aUpperTriangular ?? false,
+  );
   const out = new Float64Array(n * m);
   for (let i = 0; i < n; i++) out.set(C.subarray(i * mp, i * mp + m), i * m);
   return out;
@@ -297,4 +351,3 @@ export function traceSqrtProduct(sigma1: Float64Array, sigma2: Float64Array, n: 
   for (let i = 0; i < r; i++) tr += Math.sqrt(Math.max(eig[i]!, 0));
   return tr;
 }
-

@@ -65,7 +65,8 @@ export function modesCovered(
   const minCount = options.minCount ?? 3;
   const batchSize = options.batchSize ?? 100;
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`modesCovered: n must be a positive integer; got ${n}`);
-  if (!Number.isInteger(minCount) || minCount < 1) throw new RangeError(`modesCovered: minCount must be a positive integer; got ${minCount}`);
+  if (!Number.isInteger(minCount) || minCount < 1)
+    throw new RangeError(`modesCovered: minCount must be a positive integer; got ${minCount}`);
   const digits = classifier.numClasses;
   const counts = new Int32Array(digits * COLOUR_COUNT);
   let uncoloured = 0;
@@ -73,7 +74,8 @@ export function modesCovered(
     const count = Math.min(batchSize, n - start);
     const x = source(start, count);
     try {
-      if (x.shape[0] !== count) throw new Error(`modesCovered: the image source returned ${x.shape[0]} images for ${count}`);
+      if (x.shape[0] !== count)
+        throw new Error(`modesCovered: the image source returned ${x.shape[0]} images for ${count}`);
       const colours = dominantColours(x);
       const labels = tf.tidy(() => tf.argMax(classifier.predictProbs(x), 1));
       const d = labels.dataSync();

@@ -36,7 +36,10 @@ export const MsSsimOptionsSchema = z.strictObject({
   k1: z.number().positive().default(0.01),
   k2: z.number().positive().default(0.03),
   /** one weight per scale; the number of scales is weights.length */
-  weights: z.array(z.number().nonnegative()).min(1).default([...WANG_WEIGHTS]),
+  weights: z
+    .array(z.number().nonnegative())
+    .min(1)
+    .default([...WANG_WEIGHTS]),
   /** pairs per TF call (memory bound); default: about 1.6M floats of image data per call (≈130 pairs of 64×64×3) */
   pairsPerChunk: z.number().int().positive().optional(),
 });
@@ -67,7 +70,11 @@ export function gaussian1d(size: number, sigma: number): Float64Array {
 }
 
 /** Window size and σ at a scale of size h×w, per convention. */
-export function windowAt(h: number, w: number, cfg: Pick<MsSsimConfig, 'convention' | 'filterSize' | 'filterSigma'>): { size: number; sigma: number } {
+export function windowAt(
+  h: number,
+  w: number,
+  cfg: Pick<MsSsimConfig, 'convention' | 'filterSize' | 'filterSigma'>,
+): { size: number; sigma: number } {
   const size = Math.min(cfg.filterSize, h, w);
   const sigma = cfg.convention === 'wang' ? (size * cfg.filterSigma) / cfg.filterSize : cfg.filterSigma;
   return { size, sigma };
@@ -140,7 +147,11 @@ function scaleStats(x0: Tensor4D, y0: Tensor4D, cfg: MsSsimConfig): Tensor {
       const means = tf.mean(xy, [1, 2], true);
       const c = tf.sub(xy, means);
       const [xc, yc] = tf.split(c, 2, 0);
-      const moments = separable(tf.concat([c, tf.square(c), tf.mul(xc!, yc!)], 0) as Tensor3D, windowMatrix(h, g), windowMatrix(w, g));
+      const moments = separable(
+        tf.concat([c, tf.square(c), tf.mul(xc!, yc!)], 0) as Tensor3D,
+        windowMatrix(h, g),
+        windowMatrix(w, g),
+      );
       const [mxc, myc, exx, eyy, exy] = tf.split(moments, 5, 0);
       const sxx = tf.sub(exx!, tf.square(mxc!));
       const syy = tf.sub(eyy!, tf.square(myc!));
@@ -186,14 +197,21 @@ function defaultChunk(h: number, w: number, c: number): number {
  * MS-SSIM of image pairs taken from one batch by index: pair p compares images[is[p]] with images[js[p]].
  * `images` must already be in [0, maxVal]. Used by sampleDiversity to avoid materialising every pair.
  */
-export function msSsimIndexedPairs(images: Tensor4D, is: ArrayLike<number>, js: ArrayLike<number>, options?: MsSsimOptions): number[] {
+export function msSsimIndexedPairs(
+  images: Tensor4D,
+  is: ArrayLike<number>,
+  js: ArrayLike<number>,
+  options?: MsSsimOptions,
+): number[] {
   const cfg = parseMsSsimOptions(options);
   const [n, h, w, c] = images.shape;
-  if (is.length !== js.length) throw new RangeError(`msSsimIndexedPairs: ${is.length} first indices but ${js.length} second indices`);
+  if (is.length !== js.length)
+    throw new RangeError(`msSsimIndexedPairs: ${is.length} first indices but ${js.length} second indices`);
   for (const arr of [is, js]) {
     for (let p = 0; p < arr.length; p++) {
       const v = arr[p]!;
-      if (!Number.isInteger(v) || v < 0 || v >= n) throw new RangeError(`msSsimIndexedPairs: pair ${p} has index ${v}, outside 0..${n - 1}`);
+      if (!Number.isInteger(v) || v < 0 || v >= n)
+        throw new RangeError(`msSsimIndexedPairs: pair ${p} has index ${v}, outside 0..${n - 1}`);
     }
   }
   const chunk = cfg.pairsPerChunk ?? defaultChunk(h, w, c);
@@ -203,8 +221,14 @@ export function msSsimIndexedPairs(images: Tensor4D, is: ArrayLike<number>, js: 
     for (let start = 0; start < is.length; start += chunk) {
       const end = Math.min(is.length, start + chunk);
       const stats = tf.tidy(() => {
-        const ia = tf.tensor1d(Int32Array.from(Array.prototype.slice.call(is, start, end) as number[]), 'int32') as Tensor1D;
-        const ja = tf.tensor1d(Int32Array.from(Array.prototype.slice.call(js, start, end) as number[]), 'int32') as Tensor1D;
+        const ia = tf.tensor1d(
+          Int32Array.from(Array.prototype.slice.call(is, start, end) as number[]),
+          'int32',
+        ) as Tensor1D;
+        const ja = tf.tensor1d(
+          Int32Array.from(Array.prototype.slice.call(js, start, end) as number[]),
+          'int32',
+        ) as Tensor1D;
         return scaleStats(tf.gather(scaled, ia) as Tensor4D, tf.gather(scaled, ja) as Tensor4D, cfg);
       });
       const data = stats.dataSync() as Float32Array;
@@ -234,7 +258,9 @@ export function msSsim(x: unknown, y: unknown, options?: MsSsimOptions): number[
   }
   try {
     if (xt.shape.join() !== yt.shape.join()) {
-      throw new RangeError(`msSsim: x and y must have the same NHWC shape; got x ${describeShape(xt)}, y ${describeShape(yt)}`);
+      throw new RangeError(
+        `msSsim: x and y must have the same NHWC shape; got x ${describeShape(xt)}, y ${describeShape(yt)}`,
+      );
     }
     const [n, h, w, c] = xt.shape;
     const chunk = cfg.pairsPerChunk ?? defaultChunk(h, w, c);
@@ -257,4 +283,3 @@ export function msSsim(x: unknown, y: unknown, options?: MsSsimOptions): number[
     yt.dispose();
   }
 }
-

@@ -70,7 +70,8 @@ export const RANKING: Record<string, { direction: 'higher' | 'lower'; closeTo?: 
  */
 export function rankingValue(metric: string, scores: Readonly<Record<string, number | undefined>>): number | null {
   const rule = RANKING[metric];
-  if (!rule) throw new Error(`rankingValue: no ranking rule for '${metric}'; known: ${Object.keys(RANKING).join(', ')}`);
+  if (!rule)
+    throw new Error(`rankingValue: no ranking rule for '${metric}'; known: ${Object.keys(RANKING).join(', ')}`);
   const raw = scores[metric];
   if (raw === undefined || !Number.isFinite(raw)) return null;
   if (rule.closeTo === undefined) return raw;

@@ -58,12 +58,25 @@ async function pickRun(uri: string, name?: string): Promise<Picked> {
 function screenshot(url: string, file: string): void {
   const profile = mkdtempSync(path.join(os.tmpdir(), 'ganstudy-chromium-'));
   try {
-    const r = spawnSync(process.env.CHROMIUM ?? 'chromium', [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, `--screenshot=${file}`,
-      '--window-size=1600,1000', '--virtual-time-budget=15000', url,
-    ], { encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(
+      process.env.CHROMIUM ?? 'chromium',
+      [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        `--user-data-dir=${profile}`,
+        `--screenshot=${file}`,
+        '--window-size=1600,1000',
+        '--virtual-time-budget=15000',
+        url,
+      ],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
     if (r.status !== 0) {
       throw new Error(`chromium exited ${r.status ?? r.signal}: ${r.error?.message ?? ''}${r.stderr.slice(-2000)}`);
     }

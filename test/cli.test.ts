@@ -103,12 +103,7 @@ describe('the tracking store is checked once, at the start, in seconds', () => {
   it('an unreachable server: sweep, sweep --dry-run, trial, plots fail with one line, create nothing', async () => {
     const port = await closedPort();
     const uri = `http://127.0.0.1:${port}`;
-    const commands = [
-      ['sweep', TINY, '--dry-run'],
-      ['sweep', TINY],
-      ['trial', TINY, '--index', '0'],
-      ['plots'],
-    ];
+    const commands = [['sweep', TINY, '--dry-run'], ['sweep', TINY], ['trial', TINY, '--index', '0'], ['plots']];
     for (const args of commands) {
       const dir = freshCwd(`unreachable-${args[0]}-${args.length}`);
       const r = await runCli(args, { env: { MLFLOW_TRACKING_URI: uri }, cwd: dir });
@@ -279,7 +274,9 @@ describe('limits and quieter progress', () => {
     const dir = path.join(scratch, 'mixed');
     fs.mkdirSync(dir, { recursive: true });
     const png = (w: number, h: number, v: number) =>
-      sharp(Buffer.alloc(w * h * 3, v), { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
+      sharp(Buffer.alloc(w * h * 3, v), { raw: { width: w, height: h, channels: 3 } })
+        .png()
+        .toBuffer();
     for (let i = 0; i < 3; i++) fs.writeFileSync(path.join(dir, `a${i}.png`), await png(20, 20, 40 * i));
     fs.writeFileSync(path.join(dir, 'b.png'), await png(24, 16, 200));
     const args = ['--metrics', 'ms_ssim', '--size', '16', '--diversity-batches', '1', '--diversity-batch-size', '2'];

@@ -51,9 +51,15 @@ describe('image folder datasets', () => {
     const dir = path.join(tmp, 'crop');
     fs.mkdirSync(path.join(dir, 'sub'), { recursive: true });
     // 90×30: red | green | blue thirds left to right; 30×90: red / green / blue top to bottom
-    await paint(90, 30, (x) => (x < 30 ? RED : x < 60 ? GREEN : BLUE)).png().toFile(path.join(dir, 'wide.png'));
-    await paint(30, 90, (_, y) => (y < 30 ? RED : y < 60 ? GREEN : BLUE)).webp({ lossless: true }).toFile(path.join(dir, 'sub', 'tall.webp'));
-    await paint(40, 40, () => GREEN).jpeg({ quality: 100 }).toFile(path.join(dir, 'square.JPG'));
+    await paint(90, 30, (x) => (x < 30 ? RED : x < 60 ? GREEN : BLUE))
+      .png()
+      .toFile(path.join(dir, 'wide.png'));
+    await paint(30, 90, (_, y) => (y < 30 ? RED : y < 60 ? GREEN : BLUE))
+      .webp({ lossless: true })
+      .toFile(path.join(dir, 'sub', 'tall.webp'));
+    await paint(40, 40, () => GREEN)
+      .jpeg({ quality: 100 })
+      .toFile(path.join(dir, 'square.JPG'));
     fs.writeFileSync(path.join(dir, 'notes.txt'), 'not an image');
     const d = await loadDataset({ name: 'folder', dir, size: 12, cacheDir: path.join(tmp, 'cache-crop') });
     expect(d.shape).toEqual([12, 12, 3]);
@@ -70,19 +76,23 @@ describe('image folder datasets', () => {
     const dir = path.join(tmp, 'grey');
     fs.mkdirSync(dir);
     const g = Buffer.alloc(16 * 16, 200);
-    await sharp(g, { raw: { width: 16, height: 16, channels: 1 } }).png().toFile(path.join(dir, 'g.png'));
+    await sharp(g, { raw: { width: 16, height: 16, channels: 1 } })
+      .png()
+      .toFile(path.join(dir, 'g.png'));
     const x = await readImageFolder(dir, { size: 16 });
     expect(x.shape).toEqual([1, 16, 16, 3]);
     const v = x.dataSync();
     expect(v.every((a) => a === Math.fround(200 / 127.5 - 1))).toBe(true);
   });
 
-  it('celeba uses AGE\'s crop: resize to 64×78 and keep rows 7..70', async () => {
+  it("celeba uses AGE's crop: resize to 64×78 and keep rows 7..70", async () => {
     const root = path.join(tmp, 'celeba');
     const dir = path.join(root, 'img_align_celeba');
     fs.mkdirSync(dir, { recursive: true });
     for (let i = 1; i <= 3; i++) {
-      await paint(64, 78, (_, y) => (y < 7 ? RED : y < 71 ? GREEN : BLUE)).png().toFile(path.join(dir, `00000${i}.png`));
+      await paint(64, 78, (_, y) => (y < 7 ? RED : y < 71 ? GREEN : BLUE))
+        .png()
+        .toFile(path.join(dir, `00000${i}.png`));
     }
     const d = await loadDataset({ name: 'celeba', dir: root, cacheDir: path.join(tmp, 'cache-celeba') });
     expect(d.shape).toEqual([64, 64, 3]);
@@ -94,7 +104,9 @@ describe('image folder datasets', () => {
     const dir = path.join(tmp, 'cached');
     fs.mkdirSync(dir);
     for (let i = 0; i < 40; i++) {
-      await paint(20, 20, (x, y) => [(x * 12 + i) % 256, (y * 12) % 256, (i * 6) % 256]).png().toFile(path.join(dir, `im${String(i).padStart(2, '0')}.png`));
+      await paint(20, 20, (x, y) => [(x * 12 + i) % 256, (y * 12) % 256, (i * 6) % 256])
+        .png()
+        .toFile(path.join(dir, `im${String(i).padStart(2, '0')}.png`));
     }
     const cacheDir = path.join(tmp, 'cache-cached');
     const spec = { name: 'folder', dir, size: 20, cacheDir, seed: 4 } as const;
@@ -121,16 +133,26 @@ describe('image folder datasets', () => {
   it('a corrupt image fails naming the file; missing and empty directories fail naming the directory', async () => {
     const dir = path.join(tmp, 'corrupt');
     fs.mkdirSync(dir);
-    await paint(8, 8, () => RED).png().toFile(path.join(dir, 'a.png'));
+    await paint(8, 8, () => RED)
+      .png()
+      .toFile(path.join(dir, 'a.png'));
     fs.writeFileSync(path.join(dir, 'broken.jpg'), Buffer.from('this is not a jpeg at all, just text'));
-    await expect(loadDataset({ name: 'folder', dir, cacheDir: path.join(tmp, 'cache-corrupt') })).rejects.toThrow(/cannot decode image .*broken\.jpg/);
+    await expect(loadDataset({ name: 'folder', dir, cacheDir: path.join(tmp, 'cache-corrupt') })).rejects.toThrow(
+      /cannot decode image .*broken\.jpg/,
+    );
     const truncated = path.join(tmp, 'truncated');
     fs.mkdirSync(truncated);
-    const png = await paint(32, 32, (x) => [x * 8, 0, 0]).png().toBuffer();
+    const png = await paint(32, 32, (x) => [x * 8, 0, 0])
+      .png()
+      .toBuffer();
     fs.writeFileSync(path.join(truncated, 'half.png'), png.subarray(0, png.length >> 1));
-    await expect(loadDataset({ name: 'folder', dir: truncated, cacheDir: path.join(tmp, 'cache-trunc') })).rejects.toThrow(/half\.png/);
+    await expect(
+      loadDataset({ name: 'folder', dir: truncated, cacheDir: path.join(tmp, 'cache-trunc') }),
+    ).rejects.toThrow(/half\.png/);
     const missing = path.join(tmp, 'does-not-exist');
-    await expect(loadDataset({ name: 'celeba', dir: missing })).rejects.toThrow(/does-not-exist does not exist.*img_align_celeba/);
+    await expect(loadDataset({ name: 'celeba', dir: missing })).rejects.toThrow(
+      /does-not-exist does not exist.*img_align_celeba/,
+    );
     const empty = path.join(tmp, 'empty');
     fs.mkdirSync(empty);
     await expect(loadDataset({ name: 'folder', dir: empty })).rejects.toThrow(/empty contains no images/);
@@ -224,7 +246,10 @@ describe('synthetic squares', () => {
 
 describe('dataset specs', () => {
   it('accept the agreed shapes and reject bad fields by path', async () => {
-    expect(DatasetSpecSchema.parse({ name: 'synthetic', resolution: 28 })).toEqual({ name: 'synthetic', resolution: 28 });
+    expect(DatasetSpecSchema.parse({ name: 'synthetic', resolution: 28 })).toEqual({
+      name: 'synthetic',
+      resolution: 28,
+    });
     expect(() => parseDatasetSpec({ name: 'synthetic', resolution: 30 })).toThrow(/resolution/);
     expect(() => parseDatasetSpec({ name: 'colormnist', varaint: 'stacked' })).toThrow(/varaint/);
     expect(() => parseDatasetSpec({ name: 'cifar10' })).toThrow(/dir/);

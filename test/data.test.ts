@@ -62,7 +62,10 @@ function analyse(x: Float32Array, n: number, channel?: number): { keys: string[]
 }
 
 function all(split: DatasetSplit, seed = 0): Batch {
-  return split.batch(Int32Array.from({ length: split.size }, (_, i) => i), seed);
+  return split.batch(
+    Int32Array.from({ length: split.size }, (_, i) => i),
+    seed,
+  );
 }
 
 function dispose(b: Batch): void {
@@ -75,7 +78,9 @@ function sameBatch(a: Batch, b: Batch): boolean {
   const xb = b.x.dataSync();
   if (xa.length !== xb.length) return false;
   for (let i = 0; i < xa.length; i++) if (xa[i] !== xb[i]) return false;
-  return JSON.stringify(a.y ? Array.from(a.y.dataSync()) : null) === JSON.stringify(b.y ? Array.from(b.y.dataSync()) : null);
+  return (
+    JSON.stringify(a.y ? Array.from(a.y.dataSync()) : null) === JSON.stringify(b.y ? Array.from(b.y.dataSync()) : null)
+  );
 }
 
 describe('ColorMNIST from the mnist package (real digits)', () => {
@@ -137,7 +142,11 @@ describe('ColorMNIST from the mnist package (real digits)', () => {
       }
       if (pattern === 0) violations++;
       let first = -1;
-      for (let c = 0; c < 3; c++) if (pattern & (1 << c)) { first = c; break; }
+      for (let c = 0; c < 3; c++)
+        if (pattern & (1 << c)) {
+          first = c;
+          break;
+        }
       for (let p = 0; p < 784; p++) {
         for (let c = 0; c < 3; c++) {
           const v = x[(i * 784 + p) * 3 + c];
@@ -216,7 +225,8 @@ describe('batch streams', () => {
       break;
     }
     // epochs 0 and 1 (batches 0–4 and 5–9) each show every training digit exactly once, in different orders
-    const epochKeys = (from: number) => run.slice(from, from + 5).flatMap((b) => analyse(b.x.dataSync() as Float32Array, 8).keys);
+    const epochKeys = (from: number) =>
+      run.slice(from, from + 5).flatMap((b) => analyse(b.x.dataSync() as Float32Array, 8).keys);
     const all40 = analyse(all(d.train).x.dataSync() as Float32Array, 40).keys.sort();
     const e0 = epochKeys(0);
     const e1 = epochKeys(5);
@@ -230,7 +240,8 @@ describe('batch streams', () => {
     const a = d.validation.sample(10, 1);
     const x = a.x.dataSync();
     const keys = new Set<string>();
-    for (let i = 0; i < 10; i++) keys.add(Buffer.from(Float32Array.from(x.subarray(i * 2352, (i + 1) * 2352)).buffer).toString('base64'));
+    for (let i = 0; i < 10; i++)
+      keys.add(Buffer.from(Float32Array.from(x.subarray(i * 2352, (i + 1) * 2352)).buffer).toString('base64'));
     expect(keys.size).toBe(10);
     expect(d.validation.sample(25, 1).x.shape[0]).toBe(25);
     expect(sameBatch(d.validation.sample(10, 1), a)).toBe(true);
@@ -274,7 +285,10 @@ describe('ColorMNIST from MNIST IDX files', () => {
     const t = all(d.test);
     expect(analyse(t.x.dataSync() as Float32Array, 30).keys).toEqual(test.keys);
     expect(Array.from(t.y!.dataSync())).toEqual(Array.from(test.labels));
-    const trainKeys = [...analyse(all(d.train).x.dataSync() as Float32Array, 110).keys, ...analyse(all(d.validation).x.dataSync() as Float32Array, 10).keys];
+    const trainKeys = [
+      ...analyse(all(d.train).x.dataSync() as Float32Array, 110).keys,
+      ...analyse(all(d.validation).x.dataSync() as Float32Array, 10).keys,
+    ];
     expect(trainKeys.sort()).toEqual([...train.keys].sort());
     expect(d.source).toContain(dir);
   });
@@ -289,8 +303,12 @@ describe('ColorMNIST from MNIST IDX files', () => {
       new RegExp(`train-images-idx3-ubyte: ${16 + 784 * 9} bytes .*expected ${16 + 7840}`),
     );
     fs.writeFileSync(path.join(dir, 'train-images-idx3-ubyte'), idx('images', t.images, 10));
-    await expect(loadDataset({ name: 'colormnist', mnistDir: dir })).rejects.toThrow(/t10k-images-idx3-ubyte\[\.gz\] not found.*mnistDir/);
-    await expect(loadDataset({ name: 'colormnist', mnistDir: path.join(tmp, 'nope') })).rejects.toThrow(/nope does not exist/);
+    await expect(loadDataset({ name: 'colormnist', mnistDir: dir })).rejects.toThrow(
+      /t10k-images-idx3-ubyte\[\.gz\] not found.*mnistDir/,
+    );
+    await expect(loadDataset({ name: 'colormnist', mnistDir: path.join(tmp, 'nope') })).rejects.toThrow(
+      /nope does not exist/,
+    );
   });
 });
 
@@ -299,7 +317,14 @@ describe('CIFAR-10 binary batches', () => {
   // record r of file f: label (r + 3f) mod 10; pixel p of channel c = (r + 7p + 50c + 51f) mod 256 (so with
   // r < 40, pixel 0 of red = r + 51f identifies the record)
   const px = (f: number, r: number, p: number, c: number) => (r + 7 * p + 50 * c + 51 * f) % 256;
-  const files = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin', 'test_batch.bin'];
+  const files = [
+    'data_batch_1.bin',
+    'data_batch_2.bin',
+    'data_batch_3.bin',
+    'data_batch_4.bin',
+    'data_batch_5.bin',
+    'test_batch.bin',
+  ];
   let dir: string;
   beforeAll(() => {
     dir = path.join(tmp, 'cifar', 'cifar-10-batches-bin');
@@ -324,7 +349,8 @@ describe('CIFAR-10 binary batches', () => {
     for (let r = 0; r < 40; r++) {
       expect(y[r]).toBe((r + 15) % 10);
       if (r > 3) continue;
-      for (const p of [0, 1, 31, 32, 500, 1023]) for (let c = 0; c < 3; c++) expect(toByte(x[(r * 1024 + p) * 3 + c])).toBe(px(5, r, p, c));
+      for (const p of [0, 1, 31, 32, 500, 1023])
+        for (let c = 0; c < 3; c++) expect(toByte(x[(r * 1024 + p) * 3 + c])).toBe(px(5, r, p, c));
     }
     // train ∪ validation = the 5 × 40 training records, identified by (file, record) from pixel 0
     const ids: string[] = [];
@@ -349,10 +375,16 @@ describe('CIFAR-10 binary batches', () => {
     fs.mkdirSync(bad);
     for (const name of files) fs.copyFileSync(path.join(dir, name), path.join(bad, name));
     fs.truncateSync(path.join(bad, 'data_batch_3.bin'), 1000);
-    await expect(loadDataset({ name: 'cifar10', dir: bad })).rejects.toThrow(/data_batch_3\.bin has 1000 bytes, expected 30730000.*cs\.toronto\.edu\/~kriz\/cifar\.html/);
+    await expect(loadDataset({ name: 'cifar10', dir: bad })).rejects.toThrow(
+      /data_batch_3\.bin has 1000 bytes, expected 30730000.*cs\.toronto\.edu\/~kriz\/cifar\.html/,
+    );
     fs.rmSync(path.join(bad, 'test_batch.bin'));
     fs.copyFileSync(path.join(dir, 'data_batch_3.bin'), path.join(bad, 'data_batch_3.bin'));
-    await expect(loadDataset({ name: 'cifar10', dir: bad })).rejects.toThrow(/test_batch\.bin is missing \(expected 30730000 bytes\)/);
-    await expect(loadDataset({ name: 'cifar10', dir: path.join(tmp, 'no-cifar') })).rejects.toThrow(/no-cifar does not exist.*cifar-10-binary\.tar\.gz/);
+    await expect(loadDataset({ name: 'cifar10', dir: bad })).rejects.toThrow(
+      /test_batch\.bin is missing \(expected 30730000 bytes\)/,
+    );
+    await expect(loadDataset({ name: 'cifar10', dir: path.join(tmp, 'no-cifar') })).rejects.toThrow(
+      /no-cifar does not exist.*cifar-10-binary\.tar\.gz/,
+    );
   });
 });

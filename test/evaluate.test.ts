@@ -56,7 +56,6 @@ const protocol: EvalProtocol = {
   modesMinCount: 3,
 };
 
-
 /** generous: the machine that runs CI may be shared (these take a tenth of this on an idle 2-core machine) */
 const SLOW = 300_000;
 describe('evaluateGenerator and ganstudy evaluate', () => {
@@ -155,7 +154,10 @@ describe('evaluateGenerator and ganstudy evaluate', () => {
 
   it('computes real-data references on the same protocol', () => {
     // IS of real images at the protocol's count (200 of the 1,000 test images, without replacement) and splits
-    expect(faithful.references.inception_score_real).toMatchObject({ images: protocol.inceptionSamples, withReplacement: false });
+    expect(faithful.references.inception_score_real).toMatchObject({
+      images: protocol.inceptionSamples,
+      withReplacement: false,
+    });
     expect(faithful.scores.inception_score_real).toBeGreaterThan(5);
     expect(faithful.references.ms_ssim_real?.images).toBe(protocol.diversityBatches * protocol.diversityBatchSize);
     // the FID floor (two halves of real test images) is below the faithful generator's and far below collapse
@@ -174,33 +176,37 @@ describe('evaluateGenerator and ganstudy evaluate', () => {
     for (const spec of criticSpecs) expect(spec).toMatchObject({ width: protocol.criticWidth, shape: [28, 28, 3] });
   });
 
-  it('counts (digit, colour) modes: real data covers them, collapse does not', async () => {
-    expect(faithful.scores.modes_covered_real).toBeGreaterThanOrEqual(68);
-    expect(Math.abs(faithful.scores.modes_covered - faithful.scores.modes_covered_real)).toBeLessThanOrEqual(3);
-    expect(collapsed.scores.modes_covered).toBeLessThanOrEqual(1);
-    // a planted single-colour collapse: real digits, every image red (green and blue channels off)
-    const clf = await getDatasetClassifier(dataset, { steps: protocol.classifierSteps, seed: 0, cacheDir });
-    const n = 1_000;
-    const b = dataset.test.sample(n, 11);
-    b.y?.dispose();
-    const red = tf.tidy(() => {
-      const grey = tf.max(b.x, 3, true) as Tensor4D;
-      return tf.concat([grey, tf.fill(grey.shape, -1), tf.fill(grey.shape, -1)], 3) as Tensor4D;
-    });
-    try {
-      const source = (start: number, count: number) => tf.slice(red, start, count) as Tensor4D;
-      const m = modesCovered(source, n, clf, { minCount: 3 });
-      expect(m.covered).toBeLessThanOrEqual(10);
-      expect(m.covered).toBeGreaterThanOrEqual(9);
-      // the digit classifier does not see the collapse
-      expect(inceptionScore(red, clf, { splits: 5 }).mean).toBeGreaterThan(5);
-      const real = modesCovered((start, count) => tf.slice(b.x, start, count) as Tensor4D, n, clf, { minCount: 3 });
-      expect(real.covered).toBeGreaterThanOrEqual(68);
-    } finally {
-      tf.dispose([b.x, red]);
-      clf.dispose();
-    }
-  }, SLOW);
+  it(
+    'counts (digit, colour) modes: real data covers them, collapse does not',
+    async () => {
+      expect(faithful.scores.modes_covered_real).toBeGreaterThanOrEqual(68);
+      expect(Math.abs(faithful.scores.modes_covered - faithful.scores.modes_covered_real)).toBeLessThanOrEqual(3);
+      expect(collapsed.scores.modes_covered).toBeLessThanOrEqual(1);
+      // a planted single-colour collapse: real digits, every image red (green and blue channels off)
+      const clf = await getDatasetClassifier(dataset, { steps: protocol.classifierSteps, seed: 0, cacheDir });
+      const n = 1_000;
+      const b = dataset.test.sample(n, 11);
+      b.y?.dispose();
+      const red = tf.tidy(() => {
+        const grey = tf.max(b.x, 3, true) as Tensor4D;
+        return tf.concat([grey, tf.fill(grey.shape, -1), tf.fill(grey.shape, -1)], 3) as Tensor4D;
+      });
+      try {
+        const source = (start: number, count: number) => tf.slice(red, start, count) as Tensor4D;
+        const m = modesCovered(source, n, clf, { minCount: 3 });
+        expect(m.covered).toBeLessThanOrEqual(10);
+        expect(m.covered).toBeGreaterThanOrEqual(9);
+        // the digit classifier does not see the collapse
+        expect(inceptionScore(red, clf, { splits: 5 }).mean).toBeGreaterThan(5);
+        const real = modesCovered((start, count) => tf.slice(b.x, start, count) as Tensor4D, n, clf, { minCount: 3 });
+        expect(real.covered).toBeGreaterThanOrEqual(68);
+      } finally {
+        tf.dispose([b.x, red]);
+        clf.dispose();
+      }
+    },
+    SLOW,
+  );
 
   it('computes only the metrics asked for', async () => {
     const r = await evaluateGenerator({
@@ -215,57 +221,110 @@ describe('evaluateGenerator and ganstudy evaluate', () => {
     expect(r.classifier).toBeNull();
     expect(r.criticCurve).toEqual([]);
     await expect(
-      evaluateGenerator({ sample: (n) => tf.zeros([n, 28, 28, 3]) as Tensor4D, reference: dataset.test, protocol: { ...protocol, inceptionSplits: 0 }, metrics: ['ms_ssim'], sampleSeed: 1, cacheDir }),
+      evaluateGenerator({
+        sample: (n) => tf.zeros([n, 28, 28, 3]) as Tensor4D,
+        reference: dataset.test,
+        protocol: { ...protocol, inceptionSplits: 0 },
+        metrics: ['ms_ssim'],
+        sampleSeed: 1,
+        cacheDir,
+      }),
     ).rejects.toThrow(/protocol\.inceptionSplits/);
     await expect(
-      evaluateGenerator({ sample: (n) => tf.zeros([n, 28, 28, 3]) as Tensor4D, reference: dataset.test, protocol, metrics: ['critic_w'], sampleSeed: 1, cacheDir }),
+      evaluateGenerator({
+        sample: (n) => tf.zeros([n, 28, 28, 3]) as Tensor4D,
+        reference: dataset.test,
+        protocol,
+        metrics: ['critic_w'],
+        sampleSeed: 1,
+        cacheDir,
+      }),
     ).rejects.toThrow(/buildCritic/);
   });
 
-  it('`ganstudy evaluate <folder> --against colormnist` prints the scores as JSON', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'ganstudy-eval-png-'));
-    try {
-      const b = dataset.train.sample(120, 5);
-      await writeImages(b.x, dir);
-      tf.dispose([b.x, b.y!]);
-      const { stdout, stderr } = await exec(
-        tsx,
-        [
-          'src/cli/main.ts', 'evaluate', dir, '--against', 'colormnist', '--json',
-          '--classifier-steps', String(protocol.classifierSteps), '--cache-dir', cacheDir,
-          '--critic-steps', '5', '--critic-width', '0.125', '--diversity-batches', '2', '--diversity-batch-size', '16', '--splits', '5',
-        ],
-        { maxBuffer: 16 << 20 },
-      );
-      const out = JSON.parse(stdout) as { count: number; classifier: string; scores: Record<string, number>; metrics: string[]; criticCurve: unknown[] };
-      expect(stdout.trim().split('\n')).toHaveLength(1);
-      expect(out.count).toBe(120);
-      // the same cached dataset classifier as the library calls above (no second training)
-      expect(out.classifier).toBe(faithful.classifier);
-      expect(stderr).toContain('loaded from');
-      expect(out.metrics).toEqual(['inception_score', 'ms_ssim', 'critic_w', 'fid']);
-      for (const k of ['inception_score', 'ms_ssim', 'ms_ssim_real', 'critic_w', 'critic_w_train', 'fid']) {
-        expect(Number.isFinite(out.scores[k])).toBe(true);
-      }
-      // real digits written to PNG and read back (8-bit rounding) are still digits to the classifier
-      expect(out.scores.inception_score).toBeGreaterThan(4);
-      expect(out.criticCurve.length).toBeGreaterThan(0);
-      expect(stderr).toContain('[evaluate] ms_ssim');
+  it(
+    '`ganstudy evaluate <folder> --against colormnist` prints the scores as JSON',
+    async () => {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'ganstudy-eval-png-'));
+      try {
+        const b = dataset.train.sample(120, 5);
+        await writeImages(b.x, dir);
+        tf.dispose([b.x, b.y!]);
+        const { stdout, stderr } = await exec(
+          tsx,
+          [
+            'src/cli/main.ts',
+            'evaluate',
+            dir,
+            '--against',
+            'colormnist',
+            '--json',
+            '--classifier-steps',
+            String(protocol.classifierSteps),
+            '--cache-dir',
+            cacheDir,
+            '--critic-steps',
+            '5',
+            '--critic-width',
+            '0.125',
+            '--diversity-batches',
+            '2',
+            '--diversity-batch-size',
+            '16',
+            '--splits',
+            '5',
+          ],
+          { maxBuffer: 16 << 20 },
+        );
+        const out = JSON.parse(stdout) as {
+          count: number;
+          classifier: string;
+          scores: Record<string, number>;
+          metrics: string[];
+          criticCurve: unknown[];
+        };
+        expect(stdout.trim().split('\n')).toHaveLength(1);
+        expect(out.count).toBe(120);
+        // the same cached dataset classifier as the library calls above (no second training)
+        expect(out.classifier).toBe(faithful.classifier);
+        expect(stderr).toContain('loaded from');
+        expect(out.metrics).toEqual(['inception_score', 'ms_ssim', 'critic_w', 'fid']);
+        for (const k of ['inception_score', 'ms_ssim', 'ms_ssim_real', 'critic_w', 'critic_w_train', 'fid']) {
+          expect(Number.isFinite(out.scores[k])).toBe(true);
+        }
+        // real digits written to PNG and read back (8-bit rounding) are still digits to the classifier
+        expect(out.scores.inception_score).toBeGreaterThan(4);
+        expect(out.criticCurve.length).toBeGreaterThan(0);
+        expect(stderr).toContain('[evaluate] ms_ssim');
 
-      // without a reference: only what needs none; asking for more fails with what to add
-      const alone = await exec(tsx, ['src/cli/main.ts', 'evaluate', dir, '--json', '--quiet', '--diversity-batches', '1', '--diversity-batch-size', '8', '--size', '28']);
-      const aloneOut = JSON.parse(alone.stdout) as { scores: Record<string, number>; classifier: string | null };
-      expect(Object.keys(aloneOut.scores)).toEqual(['ms_ssim']);
-      expect(aloneOut.classifier).toBeNull();
-      expect(alone.stderr).toBe('');
-      const bad = await exec(tsx, ['src/cli/main.ts', 'evaluate', dir, '--metrics', 'fid']).then(
-        () => null,
-        (e: { code: number; stderr: string }) => e,
-      );
-      expect(bad?.code).toBe(2);
-      expect(bad?.stderr).toContain('fid compares with reference images: add --against');
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  }, SLOW);
+        // without a reference: only what needs none; asking for more fails with what to add
+        const alone = await exec(tsx, [
+          'src/cli/main.ts',
+          'evaluate',
+          dir,
+          '--json',
+          '--quiet',
+          '--diversity-batches',
+          '1',
+          '--diversity-batch-size',
+          '8',
+          '--size',
+          '28',
+        ]);
+        const aloneOut = JSON.parse(alone.stdout) as { scores: Record<string, number>; classifier: string | null };
+        expect(Object.keys(aloneOut.scores)).toEqual(['ms_ssim']);
+        expect(aloneOut.classifier).toBeNull();
+        expect(alone.stderr).toBe('');
+        const bad = await exec(tsx, ['src/cli/main.ts', 'evaluate', dir, '--metrics', 'fid']).then(
+          () => null,
+          (e: { code: number; stderr: string }) => e,
+        );
+        expect(bad?.code).toBe(2);
+        expect(bad?.stderr).toContain('fid compares with reference images: add --against');
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+    SLOW,
+  );
 });

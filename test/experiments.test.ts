@@ -57,7 +57,14 @@ describe('getPreset', () => {
         expect(p.eval).toEqual(PAPER_EVAL);
       }
     }
-    expect(PAPER_EVAL).toMatchObject({ inceptionSamples: 50_000, inceptionSplits: 10, diversityBatches: 5, diversityBatchSize: 64, criticBatchSize: 64, fidSamples: 10_000 });
+    expect(PAPER_EVAL).toMatchObject({
+      inceptionSamples: 50_000,
+      inceptionSplits: 10,
+      diversityBatches: 5,
+      diversityBatchSize: 64,
+      criticBatchSize: 64,
+      fidSamples: 10_000,
+    });
   });
 
   it('budgets are one zod enum; BUDGETS lists it', () => {
@@ -93,9 +100,14 @@ describe('getPreset', () => {
 
 describe('datasetSpecFor', () => {
   it('gives specs that src/data accepts, with the expected locations', () => {
-    for (const dataset of DATASETS) for (const budget of BUDGETS) expect(DatasetSpecSchema.safeParse(datasetSpecFor(dataset, budget)).success).toBe(true);
+    for (const dataset of DATASETS)
+      for (const budget of BUDGETS)
+        expect(DatasetSpecSchema.safeParse(datasetSpecFor(dataset, budget)).success).toBe(true);
     expect(datasetSpecFor('colormnist', 'quick')).toEqual({ name: 'colormnist' });
-    expect(datasetSpecFor('colormnist', 'quick', { dir: '/mnist' })).toEqual({ name: 'colormnist', mnistDir: '/mnist' });
+    expect(datasetSpecFor('colormnist', 'quick', { dir: '/mnist' })).toEqual({
+      name: 'colormnist',
+      mnistDir: '/mnist',
+    });
     expect(datasetSpecFor('cifar10', 'paper')).toEqual({ name: 'cifar10', dir: 'data/cifar-10-batches-bin' });
     expect(datasetSpecFor('celeba', 'paper', { dir: '/faces' })).toEqual({ name: 'celeba', dir: '/faces', size: 64 });
     expect(datasetSpecFor('synthetic', 'quick')).toMatchObject({ name: 'synthetic', resolution: 28 });

@@ -15,7 +15,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
@@ -57,7 +57,10 @@ function damage(ckptDir: string, kind: Damage): void {
     // one flipped digit: still valid JSON of the right shape, which only the checksum can tell from the original
     const file = path.join(ckptDir, TRAINER_STATE_FILE);
     const text = fs.readFileSync(file, 'utf8');
-    fs.writeFileSync(file, text.replace(/"nextBatch": (\d+)/, (_, n: string) => `"nextBatch": ${Number(n) + 1}`));
+    fs.writeFileSync(
+      file,
+      text.replace(/"nextBatch": (\d+)/, (_, n: string) => `"nextBatch": ${Number(n) + 1}`),
+    );
   }
 }
 
@@ -149,9 +152,11 @@ interface Cli {
 /** Starts `ganstudy <args>` as a user would, in its own process group (cleanup can reach strays). */
 function start(launcher: Launcher, args: string[], env: NodeJS.ProcessEnv): Cli {
   const [cmd, ...pre] =
-    launcher === 'node --import tsx' ? [process.execPath, '--import', 'tsx', MAIN]
-    : launcher === 'npx tsx' ? ['npx', 'tsx', MAIN]
-    : ['npm', 'run', '--silent', args[0], '--'];
+    launcher === 'node --import tsx'
+      ? [process.execPath, '--import', 'tsx', MAIN]
+      : launcher === 'npx tsx'
+        ? ['npx', 'tsx', MAIN]
+        : ['npm', 'run', '--silent', args[0], '--'];
   const rest = launcher === 'npm run sweep --' ? args.slice(1) : args;
   const child = spawn(cmd, [...pre, ...rest], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -348,10 +353,14 @@ describe('signals and dead parents (real processes, real MLflow server)', () => 
     expect(goneSec).toBeLessThan(10);
     const kept = checkpointSteps(d.trialDir()!);
     expect(kept[kept.length - 1]).toBeGreaterThanOrEqual(14);
-    const [run] = await waitFor('the run to be KILLED', async () => {
-      const runs = await runsOf(tracker, d.name);
-      return runs[0]?.info.status === 'KILLED' ? runs : undefined;
-    }, 10_000);
+    const [run] = await waitFor(
+      'the run to be KILLED',
+      async () => {
+        const runs = await runsOf(tracker, d.name);
+        return runs[0]?.info.status === 'KILLED' ? runs : undefined;
+      },
+      10_000,
+    );
     expect(run.info.status).toBe('KILLED');
     const at = kept[kept.length - 1];
     console.log(`[drill] SIGKILL scheduler: trial child gone after ${goneSec.toFixed(1)} s, checkpoint step ${at}`);
@@ -370,10 +379,14 @@ describe('signals and dead parents (real processes, real MLflow server)', () => 
     expect(goneSec).toBeLessThan(15);
     const kept = checkpointSteps(d.trialDir()!);
     expect(kept[kept.length - 1]).toBeGreaterThanOrEqual(14);
-    const runs = await waitFor('the run to be KILLED', async () => {
-      const rs = await runsOf(tracker, d.name);
-      return rs[0]?.info.status === 'KILLED' ? rs : undefined;
-    }, 10_000);
+    const runs = await waitFor(
+      'the run to be KILLED',
+      async () => {
+        const rs = await runsOf(tracker, d.name);
+        return rs[0]?.info.status === 'KILLED' ? rs : undefined;
+      },
+      10_000,
+    );
     expect(runs).toHaveLength(1);
     const at = kept[kept.length - 1];
     console.log(`[drill] SIGKILL npm: sweep and trial gone after ${goneSec.toFixed(1)} s, checkpoint step ${at}`);

@@ -48,8 +48,13 @@ afterAll(async () => {
   await server?.stop();
   console.log(
     ['fault'.padEnd(44) + 'runs  points  lost  duplicated']
-      .concat(table.map((r) => `${r.fault.padEnd(44)}${String(r.runs).padStart(4)}${String(r.points).padStart(8)}` +
-        `${String(r.lost).padStart(6)}${String(r.duplicated).padStart(12)}`))
+      .concat(
+        table.map(
+          (r) =>
+            `${r.fault.padEnd(44)}${String(r.runs).padStart(4)}${String(r.points).padStart(8)}` +
+            `${String(r.lost).padStart(6)}${String(r.duplicated).padStart(12)}`,
+        ),
+      )
       .join('\n'),
   );
   fs.rmSync(tmp, { recursive: true, force: true });
@@ -167,7 +172,10 @@ async function audit(fault: string, name: string, trials: number): Promise<void>
   let duplicated = 0;
   let lost = 0;
   for (const [id, rs] of byTrial) {
-    expect(rs.map((r) => r.info.status), `trial ${id}`).toEqual(['FINISHED']);
+    expect(
+      rs.map((r) => r.info.status),
+      `trial ${id}`,
+    ).toEqual(['FINISHED']);
     const run = rs[0]!;
     for (const key of Object.keys(run.metrics)) {
       const hist: MetricPoint[] = await tracker.getMetricHistory(run.info.runId, key);
@@ -194,7 +202,8 @@ async function audit(fault: string, name: string, trials: number): Promise<void>
 
 function filesUnder(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { recursive: true, withFileTypes: true })
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile())
     .map((e) => path.join(e.parentPath, e.name));
 }
@@ -256,10 +265,11 @@ async function faultyProxy(target: string, auth: string) {
     counts,
     authorized: () => authorized,
     total: () => n,
-    close: () => new Promise<void>((r) => {
-      proxy.closeAllConnections();
-      proxy.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        proxy.closeAllConnections();
+        proxy.close(() => r());
+      }),
   };
 }
 

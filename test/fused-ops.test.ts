@@ -47,7 +47,12 @@ describe('fused activations', () => {
   const w = tf.randomNormal([4, 6, 6, 3], 1, 0.3, 'float32', 2);
   const c = tf.randomNormal([4, 6, 6, 3], 0, 1, 'float32', 3);
   const cases = [
-    { name: 'leaky ReLU', fused: (t: Tensor) => fusedLeakyRelu(t, ALPHA), tfjs: (t: Tensor) => tf.leakyRelu(t, ALPHA), smooth: smoothLeaky },
+    {
+      name: 'leaky ReLU',
+      fused: (t: Tensor) => fusedLeakyRelu(t, ALPHA),
+      tfjs: (t: Tensor) => tf.leakyRelu(t, ALPHA),
+      smooth: smoothLeaky,
+    },
     { name: 'ReLU', fused: (t: Tensor) => fusedRelu(t), tfjs: (t: Tensor) => tf.relu(t), smooth: smoothRelu },
   ];
   for (const k of cases) {
@@ -71,7 +76,10 @@ describe('fused batch norm', () => {
     const { mean, variance } = tf.moments(x, axes);
     return { y: tf.batchNorm(x, mean, variance, beta, gamma, 1e-5), mean, variance };
   };
-  for (const shape of [[16, 5, 5, 7], [16, 7]]) {
+  for (const shape of [
+    [16, 5, 5, 7],
+    [16, 7],
+  ]) {
     it(`rank ${shape.length}: output, batch moments and gradients equal TF.js's`, () => {
       const x = tf.randomNormal(shape, 0.5, 2, 'float32', 4);
       const gamma = tf.randomNormal([7], 1, 0.1, 'float32', 5);
@@ -98,7 +106,8 @@ describe('fused batch norm', () => {
     fused.apply(x, { training: true });
     plain.apply(x, { training: true });
     // same weights in the same order, up to the layer's numeric suffix
-    const describe = (l: typeof plain) => l.weights.map((v) => [v.originalName.replace(/\d+/g, '#'), v.shape, v.trainable]);
+    const describe = (l: typeof plain) =>
+      l.weights.map((v) => [v.originalName.replace(/\d+/g, '#'), v.shape, v.trainable]);
     expect(describe(fused as unknown as typeof plain)).toEqual(describe(plain));
     expect(fused.getClassName()).toBe('BatchNormalization');
     for (let i = 0; i < 3; i++) {
@@ -135,7 +144,9 @@ describe('networks with and without fused kernels', () => {
       const wf = fused[k].weights;
       const wp = plain[k].weights;
       const strip = (n: string) => n.replace(/_\d+/g, '').replace(/\d+/g, '');
-      expect(wf.map((w) => [strip(w.originalName), w.shape, w.trainable])).toEqual(wp.map((w) => [strip(w.originalName), w.shape, w.trainable]));
+      expect(wf.map((w) => [strip(w.originalName), w.shape, w.trainable])).toEqual(
+        wp.map((w) => [strip(w.originalName), w.shape, w.trainable]),
+      );
       wf.forEach((w, i) => expect(maxRelDiff(w.read(), wp[i]!.read())).toBe(0));
       const input = k === 'G' ? z : (plain.G.apply(z, { training: false }) as Tensor);
       const yf = fused[k].apply(input, { training: true }) as Tensor;
@@ -177,7 +188,10 @@ describe('fixed-seed training with and without fused kernels', () => {
         expect(Object.keys(step).sort()).toEqual(Object.keys(ref).sort());
         for (const [k, v] of Object.entries(step)) {
           expect(Number.isFinite(v), `${k} at step ${i}`).toBe(true);
-          expect(Math.abs(v - ref[k]!) / Math.max(1, Math.abs(ref[k]!)), `${k} at step ${i}: ${v} vs ${ref[k]}`).toBeLessThan(TOLERANCE);
+          expect(
+            Math.abs(v - ref[k]!) / Math.max(1, Math.abs(ref[k]!)),
+            `${k} at step ${i}: ${v} vs ${ref[k]}`,
+          ).toBeLessThan(TOLERANCE);
         }
       });
     }, 120_000);

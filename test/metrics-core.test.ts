@@ -46,7 +46,15 @@ function window2d(size: number, sigma: number): Float64Array {
 }
 
 /** Sums over 'VALID' window positions of cs and l·cs for one plane pair. */
-function ssimSums(x: Float64Array, y: Float64Array, h: number, w: number, size: number, sigma: number, L: number): { cs: number; ssim: number; count: number } {
+function ssimSums(
+  x: Float64Array,
+  y: Float64Array,
+  h: number,
+  w: number,
+  size: number,
+  sigma: number,
+  L: number,
+): { cs: number; ssim: number; count: number } {
   const win = window2d(size, sigma);
   const c1 = (0.01 * L) ** 2;
   const c2 = (0.03 * L) ** 2;
@@ -55,13 +63,21 @@ function ssimSums(x: Float64Array, y: Float64Array, h: number, w: number, size: 
   let count = 0;
   for (let i = 0; i + size <= h; i++) {
     for (let j = 0; j + size <= w; j++) {
-      let mx = 0, my = 0, exx = 0, eyy = 0, exy = 0;
+      let mx = 0,
+        my = 0,
+        exx = 0,
+        eyy = 0,
+        exy = 0;
       for (let a = 0; a < size; a++) {
         for (let b = 0; b < size; b++) {
           const g = win[a * size + b]!;
           const u = x[(i + a) * w + j + b]!;
           const v = y[(i + a) * w + j + b]!;
-          mx += g * u; my += g * v; exx += g * u * u; eyy += g * v * v; exy += g * u * v;
+          mx += g * u;
+          my += g * v;
+          exx += g * u * u;
+          eyy += g * v * v;
+          exy += g * u * v;
         }
       }
       const l = (2 * mx * my + c1) / (mx * mx + my * my + c1);
@@ -80,7 +96,9 @@ function downPadPool(p: Float64Array, h: number, w: number): { p: Float64Array; 
   const ow = Math.ceil(w / 2);
   const at = (i: number, j: number): number => p[Math.min(i, h - 1) * w + Math.min(j, w - 1)]!; // symmetric pad by 1 = repeat edge
   const out = new Float64Array(oh * ow);
-  for (let i = 0; i < oh; i++) for (let j = 0; j < ow; j++) out[i * ow + j] = (at(2 * i, 2 * j) + at(2 * i + 1, 2 * j) + at(2 * i, 2 * j + 1) + at(2 * i + 1, 2 * j + 1)) / 4;
+  for (let i = 0; i < oh; i++)
+    for (let j = 0; j < ow; j++)
+      out[i * ow + j] = (at(2 * i, 2 * j) + at(2 * i + 1, 2 * j) + at(2 * i, 2 * j + 1) + at(2 * i + 1, 2 * j + 1)) / 4;
   return { p: out, h: oh, w: ow };
 }
 
@@ -91,7 +109,12 @@ function downReflectConvolve(p: Float64Array, h: number, w: number): { p: Float6
   const full = new Float64Array(h * w);
   for (let i = 0; i < h; i++) {
     for (let j = 0; j < w; j++) {
-      full[i * w + j] = (p[i * w + j]! + p[refl(i + 1, h) * w + j]! + p[i * w + refl(j + 1, w)]! + p[refl(i + 1, h) * w + refl(j + 1, w)]!) / 4;
+      full[i * w + j] =
+        (p[i * w + j]! +
+          p[refl(i + 1, h) * w + j]! +
+          p[i * w + refl(j + 1, w)]! +
+          p[refl(i + 1, h) * w + refl(j + 1, w)]!) /
+        4;
     }
   }
   const oh = Math.ceil(h / 2);
@@ -104,13 +127,19 @@ function downReflectConvolve(p: Float64Array, h: number, w: number): { p: Float6
 function refCompareGan(x: Img, y: Img, L: number): number {
   let total = 0;
   for (let ch = 0; ch < x.c; ch++) {
-    let px = plane(x, ch), py = plane(y, ch), h = x.h, w = x.w;
+    let px = plane(x, ch),
+      py = plane(y, ch),
+      h = x.h,
+      w = x.w;
     let ms = 1;
     for (let k = 0; k < 5; k++) {
       if (k > 0) {
         const dx = downPadPool(px, h, w);
         const dy = downPadPool(py, h, w);
-        px = dx.p; py = dy.p; h = dx.h; w = dx.w;
+        px = dx.p;
+        py = dy.p;
+        h = dx.h;
+        w = dx.w;
       }
       const size = Math.min(11, h, w);
       const s = ssimSums(px, py, h, w, size, 1.5, L);
@@ -125,20 +154,27 @@ function refCompareGan(x: Img, y: Img, L: number): number {
 function refWang(x: Img, y: Img, L: number): number {
   let pxs = Array.from({ length: x.c }, (_, ch) => plane(x, ch));
   let pys = Array.from({ length: x.c }, (_, ch) => plane(y, ch));
-  let h = x.h, w = x.w;
+  let h = x.h,
+    w = x.w;
   let ms = 1;
   for (let k = 0; k < 5; k++) {
     if (k > 0) {
-      const nh = Math.ceil(h / 2), nw = Math.ceil(w / 2);
+      const nh = Math.ceil(h / 2),
+        nw = Math.ceil(w / 2);
       pxs = pxs.map((p) => downReflectConvolve(p, h, w).p);
       pys = pys.map((p) => downReflectConvolve(p, h, w).p);
-      h = nh; w = nw;
+      h = nh;
+      w = nw;
     }
     const size = Math.min(11, h, w);
-    let cs = 0, ssim = 0, count = 0;
+    let cs = 0,
+      ssim = 0,
+      count = 0;
     for (let ch = 0; ch < x.c; ch++) {
       const s = ssimSums(pxs[ch]!, pys[ch]!, h, w, size, (size * 1.5) / 11, L);
-      cs += s.cs; ssim += s.ssim; count += s.count;
+      cs += s.cs;
+      ssim += s.ssim;
+      count += s.count;
     }
     const v = k < 4 ? cs / count : ssim / count;
     ms *= Math.max(v, 0) ** WEIGHTS[k]!;
@@ -159,7 +195,10 @@ function structuredPair(h: number, w = h, scale = 1): [Img, Img] {
       }
     }
   }
-  return [{ data: P, h, w, c: 3 }, { data: Q, h, w, c: 3 }];
+  return [
+    { data: P, h, w, c: 3 },
+    { data: Q, h, w, c: 3 },
+  ];
 }
 
 const batchOf = (...imgs: Img[]): { data: Float64Array; shape: [number, number, number, number] } => {
@@ -169,16 +208,25 @@ const batchOf = (...imgs: Img[]): { data: Float64Array; shape: [number, number, 
   return { data, shape: [imgs.length, h, w, c] };
 };
 
-const constant = (v: number, h: number, w: number, c: number): Img => ({ data: new Float64Array(h * w * c).fill(v), h, w, c });
+const constant = (v: number, h: number, w: number, c: number): Img => ({
+  data: new Float64Array(h * w * c).fill(v),
+  h,
+  w,
+  c,
+});
 
 function noiseImage(h: number, w: number, c: number, seed: number, L: number): Img {
   // smooth-ish random image: noise plus a seeded gradient, so structure exists at every scale
   const rng = createRng(seed);
   const d = new Float64Array(h * w * c);
-  const fx = rng.next() * 0.5, fy = rng.next() * 0.5;
-  for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) for (let k = 0; k < c; k++) {
-    d[(i * w + j) * c + k] = L * Math.min(1, Math.max(0, 0.5 + 0.3 * Math.sin(fx * i + fy * j + k) + 0.2 * (rng.next() - 0.5)));
-  }
+  const fx = rng.next() * 0.5,
+    fy = rng.next() * 0.5;
+  for (let i = 0; i < h; i++)
+    for (let j = 0; j < w; j++)
+      for (let k = 0; k < c; k++) {
+        d[(i * w + j) * c + k] =
+          L * Math.min(1, Math.max(0, 0.5 + 0.3 * Math.sin(fx * i + fy * j + k) + 0.2 * (rng.next() - 0.5)));
+      }
   return { data: d, h, w, c };
 }
 
@@ -229,7 +277,12 @@ describe('MS-SSIM', () => {
     const imgs = [constant(1, 64, 64, 3), constant(0.7, 64, 64, 3), constant(0, 64, 64, 3)];
     const xs: Img[] = [];
     const ys: Img[] = [];
-    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) if (i !== j) { xs.push(imgs[i]!); ys.push(imgs[j]!); }
+    for (let i = 0; i < 3; i++)
+      for (let j = 0; j < 3; j++)
+        if (i !== j) {
+          xs.push(imgs[i]!);
+          ys.push(imgs[j]!);
+        }
     const scores = msSsim(batchOf(...xs), batchOf(...ys));
     const mean = scores.reduce((a, b) => a + b, 0) / scores.length;
     expect(Math.abs(mean - 0.989989)).toBeLessThan(0.001); // compare_gan's own tolerance
@@ -241,13 +294,20 @@ describe('MS-SSIM', () => {
   });
 
   it('constant images at 176 px follow the closed form l^0.1333 (§8.2(b))', () => {
-    const cases: [number, number, number][] = [[0.25, 0.75, 0.934187], [0, 1, 0.29295], [0.5, 0.5, 1]];
+    const cases: [number, number, number][] = [
+      [0.25, 0.75, 0.934187],
+      [0, 1, 0.29295],
+      [0.5, 0.5, 1],
+    ];
     for (const [a, b, tabled] of cases) {
       const l = (2 * a * b + 1e-4) / (a * a + b * b + 1e-4);
       const closed = l ** 0.1333;
       expect(Math.abs(closed - tabled)).toBeLessThan(1e-6);
       for (const convention of ['compare_gan', 'wang'] as const) {
-        const [got] = msSsim(batchOf(constant(a, 176, 176, 1)), batchOf(constant(b, 176, 176, 1)), { maxVal: 1, convention });
+        const [got] = msSsim(batchOf(constant(a, 176, 176, 1)), batchOf(constant(b, 176, 176, 1)), {
+          maxVal: 1,
+          convention,
+        });
         expect(Math.abs(got! - closed)).toBeLessThan(1e-5);
       }
     }
@@ -257,7 +317,11 @@ describe('MS-SSIM', () => {
     const n = 176;
     const r = new Float64Array(n * n);
     const m = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) { r[i * n + j] = j / 175; m[i * n + j] = (n - 1 - j) / 175; }
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) {
+        r[i * n + j] = j / 175;
+        m[i * n + j] = (n - 1 - j) / 175;
+      }
     const R = { data: r, h: n, w: n, c: 1 };
     const M = { data: m, h: n, w: n, c: 1 };
     for (const convention of ['compare_gan', 'wang'] as const) {
@@ -274,8 +338,12 @@ describe('MS-SSIM', () => {
     expect(Math.abs(fromNested! - 1)).toBeLessThan(1e-5);
     expect(t.isDisposed).toBe(false); // the caller's tensor is left alone
     t.dispose();
-    expect(() => msSsim(batchOf(a), batchOf(noiseImage(8, 8, 1, 5, 255)))).toThrow(/x and y must have the same NHWC shape.*\[1, 16, 16, 1\].*\[1, 8, 8, 1\]/);
-    expect(() => msSsim([[1, 2]], batchOf(a))).toThrow(/msSsim x: expected an NHWC image batch.*array of shape \[1, 2\]/);
+    expect(() => msSsim(batchOf(a), batchOf(noiseImage(8, 8, 1, 5, 255)))).toThrow(
+      /x and y must have the same NHWC shape.*\[1, 16, 16, 1\].*\[1, 8, 8, 1\]/,
+    );
+    expect(() => msSsim([[1, 2]], batchOf(a))).toThrow(
+      /msSsim x: expected an NHWC image batch.*array of shape \[1, 2\]/,
+    );
     expect(() => msSsim(batchOf(a), batchOf(a), { convention: 'matlab' as never })).toThrow(/options\.convention/);
   });
 });
@@ -293,7 +361,8 @@ describe('sampleDiversity', () => {
     const imgs = [noiseImage(32, 32, 3, 31, 2), noiseImage(32, 32, 3, 32, 2), noiseImage(32, 32, 3, 33, 2)].map(toPm1);
     const to255 = (im: Img): Img => ({ ...im, data: im.data.map((v) => (v + 1) * 127.5) });
     let sum = 0;
-    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) if (i !== j) sum += refCompareGan(to255(imgs[i]!), to255(imgs[j]!), 255);
+    for (let i = 0; i < 3; i++)
+      for (let j = 0; j < 3; j++) if (i !== j) sum += refCompareGan(to255(imgs[i]!), to255(imgs[j]!), 255);
     const hand = sum / 6;
     const r2 = sampleDiversity(batchOf(...imgs), { batches: 1, batchSize: 3 });
     expect(Math.abs(r2.mean - hand)).toBeLessThan(1e-4);
@@ -308,7 +377,9 @@ describe('sampleDiversity', () => {
     const r3 = sampleDiversity(sampler, { batches: 2, batchSize: 3, seed: 7 });
     expect(seen).toEqual([7, 8]);
     expect(Math.abs(r3.mean - hand)).toBeLessThan(1e-4);
-    expect(() => sampleDiversity(batchOf(...imgs), { batches: 2, batchSize: 3 })).toThrow(/need 6 images; got tensor of shape \[3, 32, 32, 3\]/);
+    expect(() => sampleDiversity(batchOf(...imgs), { batches: 2, batchSize: 3 })).toThrow(
+      /need 6 images; got tensor of shape \[3, 32, 32, 3\]/,
+    );
   });
 });
 
@@ -346,11 +417,17 @@ describe('inceptionScoreFromProbs', () => {
 
   it('equals exp(H(marginal) − mean H(row)) per split, computed independently, with population std', () => {
     const rng = createRng(3);
-    const n = 1003, c = 17, splits = 7;
+    const n = 1003,
+      c = 17,
+      splits = 7;
     const data = new Float32Array(n * c);
     for (let i = 0; i < n; i++) {
       let s = 0;
-      for (let y = 0; y < c; y++) { const v = Math.exp(3 * rng.normal()); data[i * c + y] = v; s += v; }
+      for (let y = 0; y < c; y++) {
+        const v = Math.exp(3 * rng.normal());
+        data[i * c + y] = v;
+        s += v;
+      }
       for (let y = 0; y < c; y++) data[i * c + y] = data[i * c + y]! / s;
     }
     const rowsF64 = Array.from({ length: n }, (_, i) => Array.from(data.subarray(i * c, (i + 1) * c), Number));
@@ -372,15 +449,26 @@ describe('inceptionScoreFromProbs', () => {
   });
 
   it('rejects logits, too few rows and bad shapes with the argument named', () => {
-    expect(() => inceptionScoreFromProbs([[2, 3], [1, 1]], 1)).toThrow(/row 0 sums to 5/);
+    expect(() =>
+      inceptionScoreFromProbs(
+        [
+          [2, 3],
+          [1, 1],
+        ],
+        1,
+      ),
+    ).toThrow(/row 0 sums to 5/);
     expect(() => inceptionScoreFromProbs([[0.5, 0.5]], 10)).toThrow(/1 rows cannot be cut into 10 splits/);
-    expect(() => inceptionScoreFromProbs([0.5, 0.5], 1)).toThrow(/inceptionScoreFromProbs probs: expected an N×D matrix.*array of shape \[2\]/);
+    expect(() => inceptionScoreFromProbs([0.5, 0.5], 1)).toThrow(
+      /inceptionScoreFromProbs probs: expected an N×D matrix.*array of shape \[2\]/,
+    );
   });
 });
 
 // ---------------------------------------------------------------------------------------------------------------
 
-const toMatrix = (a: Float64Array, n: number): Matrix => new Matrix(Array.from({ length: n }, (_, i) => Array.from(a.subarray(i * n, (i + 1) * n))));
+const toMatrix = (a: Float64Array, n: number): Matrix =>
+  new Matrix(Array.from({ length: n }, (_, i) => Array.from(a.subarray(i * n, (i + 1) * n))));
 
 /** Independent tr sqrt(Σ1 Σ2) = Σ sqrt eig(√Σ1 Σ2 √Σ1), √ via ml-matrix's symmetric eigendecomposition. */
 function refTraceSqrt(s1: Matrix, s2: Matrix): number {
@@ -395,10 +483,14 @@ function refTraceSqrt(s1: Matrix, s2: Matrix): number {
 function samplesWithMoments(n: number, mu: number[], A: Matrix, seed: number): Matrix {
   const d = mu.length;
   const rng = createRng(seed);
-  let Z = Matrix.zeros(n, d).apply(function (this: Matrix, i: number, j: number) { this.set(i, j, rng.normal()); });
+  let Z = Matrix.zeros(n, d).apply(function (this: Matrix, i: number, j: number) {
+    this.set(i, j, rng.normal());
+  });
   const means = Z.mean('column');
   Z = Z.subRowVector(means);
-  const cov = Z.transpose().mmul(Z).div(n - 1);
+  const cov = Z.transpose()
+    .mmul(Z)
+    .div(n - 1);
   // whiten with the inverse Cholesky factor of the sample covariance
   const L = cholesky(cov, d);
   const W = Z.mmul(inverseLower(L, d).transpose()); // sample covariance of W is I
@@ -445,13 +537,18 @@ describe('frechetDistance', () => {
     const fa = samplesWithMoments(500, mu1, A1, 1);
     const fb = samplesWithMoments(700, mu2, A2, 2);
     expect(Math.abs(frechetDistance(fa, fb) - closed)).toBeLessThan(1e-9 * Math.max(1, closed));
-    expect(Math.abs(frechetDistanceFromMoments(mu1, toMatrixArray(s1), mu2, toMatrixArray(s2)) - closed)).toBeLessThan(1e-12);
+    expect(Math.abs(frechetDistanceFromMoments(mu1, toMatrixArray(s1), mu2, toMatrixArray(s2)) - closed)).toBeLessThan(
+      1e-12,
+    );
   });
 
   it('equals the closed form for non-commuting full covariances (ml-matrix eigendecomposition reference)', () => {
     const d = 12;
     const rng = createRng(9);
-    const rand = (): Matrix => Matrix.zeros(d, d).apply(function (this: Matrix, i: number, j: number) { this.set(i, j, rng.normal()); });
+    const rand = (): Matrix =>
+      Matrix.zeros(d, d).apply(function (this: Matrix, i: number, j: number) {
+        this.set(i, j, rng.normal());
+      });
     const A1 = rand();
     const A2 = rand();
     const mu1 = Array.from({ length: d }, () => rng.normal());
@@ -470,7 +567,9 @@ describe('frechetDistance', () => {
     let closedS = 0;
     for (let i = 0; i < d; i++) closedS += (m.mean[i]! - mu2[i]!) ** 2 + S1s.get(i, i) + S2.get(i, i);
     closedS -= 2 * refTraceSqrt(S1s, S2);
-    expect(Math.abs(frechetDistanceFromMoments(m.mean, m.cov, mu2, S2.to2DArray()) - closedS)).toBeLessThan(1e-6 * closedS);
+    expect(Math.abs(frechetDistanceFromMoments(m.mean, m.cov, mu2, S2.to2DArray()) - closedS)).toBeLessThan(
+      1e-6 * closedS,
+    );
   });
 
   it('sampled Gaussians approach the closed form; identical sets give 0', () => {
@@ -480,11 +579,19 @@ describe('frechetDistance', () => {
     const b = new Float64Array(n * 3);
     for (let i = 0; i < n; i++) {
       const z = [rng.normal(), rng.normal(), rng.normal()];
-      a[i * 3] = z[0]!; a[i * 3 + 1] = z[0]! * 0.5 + z[1]!; a[i * 3 + 2] = z[2]!; // Σa = [[1,.5,0],[.5,1.25,0],[0,0,1]]
+      a[i * 3] = z[0]!;
+      a[i * 3 + 1] = z[0]! * 0.5 + z[1]!;
+      a[i * 3 + 2] = z[2]!; // Σa = [[1,.5,0],[.5,1.25,0],[0,0,1]]
       const w = [rng.normal(), rng.normal(), rng.normal()];
-      b[i * 3] = 1 + 2 * w[0]!; b[i * 3 + 1] = w[1]!; b[i * 3 + 2] = -1 + w[2]! * 0.5; // diag(4, 1, .25), μ (1, 0, −1)
+      b[i * 3] = 1 + 2 * w[0]!;
+      b[i * 3 + 1] = w[1]!;
+      b[i * 3 + 2] = -1 + w[2]! * 0.5; // diag(4, 1, .25), μ (1, 0, −1)
     }
-    const Sa = new Matrix([[1, 0.5, 0], [0.5, 1.25, 0], [0, 0, 1]]);
+    const Sa = new Matrix([
+      [1, 0.5, 0],
+      [0.5, 1.25, 0],
+      [0, 0, 1],
+    ]);
     const Sb = Matrix.diag([4, 1, 0.25]);
     const closed = 2 + Sa.trace() + Sb.trace() - 2 * refTraceSqrt(Sa, Sb);
     const got = frechetDistance({ data: a, shape: [n, 3] }, { data: b, shape: [n, 3] });
@@ -493,7 +600,9 @@ describe('frechetDistance', () => {
     const t = tf.tensor2d(Float32Array.from(a.subarray(0, 300)), [100, 3]);
     expect(Math.abs(frechetDistance(t, t))).toBeLessThan(1e-9);
     t.dispose();
-    expect(() => frechetDistance({ data: a, shape: [n, 3] }, [[1, 2]])).toThrow(/featuresA has 3 features per row but featuresB has 2/);
+    expect(() => frechetDistance({ data: a, shape: [n, 3] }, [[1, 2]])).toThrow(
+      /featuresA has 3 features per row but featuresB has 2/,
+    );
   });
 });
 
@@ -510,7 +619,8 @@ describe('kernelInceptionDistance', () => {
   };
 
   it('equals a direct O(n²) unbiased MMD² when the subset is the whole set', () => {
-    const n = 60, d = 5;
+    const n = 60,
+      d = 5;
     const X = gaussianSet(n, d, 0, 1);
     const Y = gaussianSet(n, d, 0.3, 2);
     const k = (u: Float64Array, i: number, v: Float64Array, j: number): number => {
@@ -518,13 +628,23 @@ describe('kernelInceptionDistance', () => {
       for (let t = 0; t < d; t++) s += u[i * d + t]! * v[j * d + t]!;
       return (s / d + 1) ** 3;
     };
-    let xx = 0, yy = 0, xy = 0;
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-      if (i !== j) { xx += k(X, i, X, j); yy += k(Y, i, Y, j); }
-      xy += k(X, i, Y, j);
-    }
+    let xx = 0,
+      yy = 0,
+      xy = 0;
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) {
+        if (i !== j) {
+          xx += k(X, i, X, j);
+          yy += k(Y, i, Y, j);
+        }
+        xy += k(X, i, Y, j);
+      }
     const direct = (xx + yy) / (n * (n - 1)) - (2 * xy) / (n * n);
-    const got = kernelInceptionDistance({ data: X, shape: [n, d] }, { data: Y, shape: [n, d] }, { subsets: 3, subsetSize: n });
+    const got = kernelInceptionDistance(
+      { data: X, shape: [n, d] },
+      { data: Y, shape: [n, d] },
+      { subsets: 3, subsetSize: n },
+    );
     for (const v of got.perSubset) expect(Math.abs(v - direct)).toBeLessThan(1e-12 * Math.max(1, Math.abs(direct)));
     expect(got.std).toBeLessThan(1e-12);
   });
@@ -536,7 +656,7 @@ describe('kernelInceptionDistance', () => {
     const C = { data: gaussianSet(400, d, 0.5, 5), shape: [400, d] as [number, number] };
     const same = kernelInceptionDistance(A, B, { subsets: 20, subsetSize: 100, seed: 1 });
     const shifted = kernelInceptionDistance(A, C, { subsets: 20, subsetSize: 100, seed: 1 });
-    expect(Math.abs(same.mean)).toBeLessThan(3 * same.std / Math.sqrt(20) + 0.02);
+    expect(Math.abs(same.mean)).toBeLessThan((3 * same.std) / Math.sqrt(20) + 0.02);
     expect(shifted.mean).toBeGreaterThan(10 * Math.abs(same.mean));
     expect(shifted.mean).toBeGreaterThan(0.1);
   });

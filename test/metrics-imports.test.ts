@@ -72,7 +72,8 @@ describe('metrics/ on its own', () => {
       const text = await readFile(f, 'utf8');
       for (const m of text.matchAll(/(?:from\s+|import\s*\(\s*)['"](\.[^'"]+)['"]/g)) {
         const target = path.resolve(path.dirname(f), m[1]!);
-        if (!allowed.some((a) => target === a || target.startsWith(a + path.sep))) bad.push(`${path.relative(root, f)} → ${m[1]}`);
+        if (!allowed.some((a) => target === a || target.startsWith(a + path.sep)))
+          bad.push(`${path.relative(root, f)} → ${m[1]}`);
       }
     }
     expect(bad).toEqual([]);

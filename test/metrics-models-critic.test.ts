@@ -69,59 +69,66 @@ function tinyCritic({ shape, seed }: CriticSpec): LayersModel {
   return m;
 }
 
-
 /** generous: the machine that runs CI may be shared (these take a tenth of this on an idle 2-core machine) */
 const SLOW = 300_000;
 describe('independentCritic', () => {
   const s = 0.05;
 
-  it('recovers W1 = |μ₁ − μ₂|·√d between two constant-image distributions within 10%', async () => {
-    const mu1 = 0.05;
-    const mu2 = -0.05;
-    const w1 = Math.abs(mu1 - mu2) * Math.sqrt(D); // 0.8
-    const t0 = Date.now();
-    const progress: number[] = [];
-    const res = await independentCritic({
-      sample: constantSampler(mu2, s),
-      train: constantImageSplit('validation', 2000, mu1, s, 1),
-      evalSplit: constantImageSplit('test', 2000, mu1, s, 2),
-      steps: 600,
-      // lr 1e-3 instead of the protocol's 1e-4 so a few hundred steps suffice; the loss and β are the protocol's
-      lr: 1e-3,
-      seed: 11,
-      buildCritic: tinyCritic,
-      onProgress: (p) => progress.push(p.step),
-    });
-    console.log(
-      `critic W1 test: W1=${w1.toFixed(4)} Ŵ(test)=${res.w.toFixed(4)} Ŵ(train)=${res.wTrain.toFixed(4)} ` +
-        `rel.err=${((res.w - w1) / w1).toFixed(4)} time=${Date.now() - t0} ms`,
-    );
-    expect(Math.abs(res.w - w1) / w1).toBeLessThan(0.1);
-    expect(Math.abs(res.wTrain - w1) / w1).toBeLessThan(0.1);
-    // the curve: starts near 0, ends near W1, gradient norms pulled to 1 (penalty small)
-    expect(res.curve[0].step).toBe(1);
-    expect(res.curve.at(-1)!.step).toBe(600);
-    expect(Math.abs(res.curve[0].w)).toBeLessThan(0.5 * w1);
-    expect(res.curve.at(-1)!.gp).toBeLessThan(0.05);
-    expect(progress.at(-1)).toBe(600);
-    expect(res.evalSamples).toBe(2000);
-    expect(res.settings).toMatchObject({ batchSize: 64, beta1: 0.5, beta2: 0.9, gpLambda: 10 });
-  }, SLOW);
+  it(
+    'recovers W1 = |μ₁ − μ₂|·√d between two constant-image distributions within 10%',
+    async () => {
+      const mu1 = 0.05;
+      const mu2 = -0.05;
+      const w1 = Math.abs(mu1 - mu2) * Math.sqrt(D); // 0.8
+      const t0 = Date.now();
+      const progress: number[] = [];
+      const res = await independentCritic({
+        sample: constantSampler(mu2, s),
+        train: constantImageSplit('validation', 2000, mu1, s, 1),
+        evalSplit: constantImageSplit('test', 2000, mu1, s, 2),
+        steps: 600,
+        // lr 1e-3 instead of the protocol's 1e-4 so a few hundred steps suffice; the loss and β are the protocol's
+        lr: 1e-3,
+        seed: 11,
+        buildCritic: tinyCritic,
+        onProgress: (p) => progress.push(p.step),
+      });
+      console.log(
+        `critic W1 test: W1=${w1.toFixed(4)} Ŵ(test)=${res.w.toFixed(4)} Ŵ(train)=${res.wTrain.toFixed(4)} ` +
+          `rel.err=${((res.w - w1) / w1).toFixed(4)} time=${Date.now() - t0} ms`,
+      );
+      expect(Math.abs(res.w - w1) / w1).toBeLessThan(0.1);
+      expect(Math.abs(res.wTrain - w1) / w1).toBeLessThan(0.1);
+      // the curve: starts near 0, ends near W1, gradient norms pulled to 1 (penalty small)
+      expect(res.curve[0].step).toBe(1);
+      expect(res.curve.at(-1)!.step).toBe(600);
+      expect(Math.abs(res.curve[0].w)).toBeLessThan(0.5 * w1);
+      expect(res.curve.at(-1)!.gp).toBeLessThan(0.05);
+      expect(progress.at(-1)).toBe(600);
+      expect(res.evalSamples).toBe(2000);
+      expect(res.settings).toMatchObject({ batchSize: 64, beta1: 0.5, beta2: 0.9, gpLambda: 10 });
+    },
+    SLOW,
+  );
 
-  it('estimates ≈ 0 when the generator matches the data', async () => {
-    const res = await independentCritic({
-      sample: constantSampler(0.05, s),
-      train: constantImageSplit('validation', 2000, 0.05, s, 3),
-      evalSplit: constantImageSplit('test', 2000, 0.05, s, 4),
-      steps: 300,
-      lr: 1e-3,
-      seed: 12,
-      buildCritic: tinyCritic,
-    });
-    console.log(`critic null test: Ŵ(test)=${res.w.toFixed(4)} Ŵ(train)=${res.wTrain.toFixed(4)}`);
-    // 10% of the W1 of the first test
-    expect(Math.abs(res.w)).toBeLessThan(0.08);
-  }, SLOW);
+  it(
+    'estimates ≈ 0 when the generator matches the data',
+    async () => {
+      const res = await independentCritic({
+        sample: constantSampler(0.05, s),
+        train: constantImageSplit('validation', 2000, 0.05, s, 3),
+        evalSplit: constantImageSplit('test', 2000, 0.05, s, 4),
+        steps: 300,
+        lr: 1e-3,
+        seed: 12,
+        buildCritic: tinyCritic,
+      });
+      console.log(`critic null test: Ŵ(test)=${res.w.toFixed(4)} Ŵ(train)=${res.wTrain.toFixed(4)}`);
+      // 10% of the W1 of the first test
+      expect(Math.abs(res.w)).toBeLessThan(0.08);
+    },
+    SLOW,
+  );
 
   it('is deterministic for a seed and rejects bad options and shapes', async () => {
     const common = {
@@ -137,9 +144,9 @@ describe('independentCritic', () => {
     expect(a.w).toBe(b.w);
     expect(a.curve).toEqual(b.curve);
     await expect(independentCritic({ ...common, steps: 0 })).rejects.toThrow(/'steps'/);
-    await expect(
-      independentCritic({ ...common, sample: (n) => tf.zeros([n, 4, 4, 1]) as Tensor4D }),
-    ).rejects.toThrow(/sample\(n, seed\) returned shape \[64,4,4,1\]/);
+    await expect(independentCritic({ ...common, sample: (n) => tf.zeros([n, 4, 4, 1]) as Tensor4D })).rejects.toThrow(
+      /sample\(n, seed\) returned shape \[64,4,4,1\]/,
+    );
     await expect(
       independentCritic({ ...common, buildCritic: undefined as unknown as typeof tinyCritic }),
     ).rejects.toThrow(/buildCritic/);

@@ -18,7 +18,12 @@ import type { Tensor4D } from '@tensorflow/tfjs-node';
 import { tf } from '../src/backend/index.js';
 import { loadDataset } from '../src/data/index.js';
 import type { Dataset } from '../src/data/types.js';
-import { classifyInBatches, getDatasetClassifier, inceptionScore, type DatasetClassifier } from '../metrics/classifiers.js';
+import {
+  classifyInBatches,
+  getDatasetClassifier,
+  inceptionScore,
+  type DatasetClassifier,
+} from '../metrics/classifiers.js';
 
 const STEPS = 400;
 
@@ -44,7 +49,6 @@ function referenceIS(probs: Float32Array, n: number, c: number, splits: number):
   return { mean, std };
 }
 
-
 /** generous: the machine that runs CI may be shared (these take a tenth of this on an idle 2-core machine) */
 const SLOW = 300_000;
 describe('dataset classifier (ColorMNIST digits) and the Inception score from images', () => {
@@ -65,59 +69,72 @@ describe('dataset classifier (ColorMNIST digits) and the Inception score from im
     await rm(cacheDir, { recursive: true, force: true });
   });
 
-  it('reaches ≥ 0.90 held-out accuracy, names itself and caches on disk', async () => {
-    console.log(`dataset classifier: ${clf.name} accuracy=${clf.accuracy.toFixed(4)} train+eval=${trainMs.toFixed(0)} ms`);
-    expect(clf.fromCache).toBe(false);
-    expect(clf.accuracy).toBeGreaterThanOrEqual(0.9);
-    expect(clf.meta.testSize).toBe(dataset.test.size);
-    expect(clf.name).toMatch(/^colormnist-digit-cnn@[0-9a-f]{16}$/);
-    expect(clf.numClasses).toBe(10);
+  it(
+    'reaches ≥ 0.90 held-out accuracy, names itself and caches on disk',
+    async () => {
+      console.log(
+        `dataset classifier: ${clf.name} accuracy=${clf.accuracy.toFixed(4)} train+eval=${trainMs.toFixed(0)} ms`,
+      );
+      expect(clf.fromCache).toBe(false);
+      expect(clf.accuracy).toBeGreaterThanOrEqual(0.9);
+      expect(clf.meta.testSize).toBe(dataset.test.size);
+      expect(clf.name).toMatch(/^colormnist-digit-cnn@[0-9a-f]{16}$/);
+      expect(clf.numClasses).toBe(10);
 
-    // independent accuracy check on the test split through the public API
-    const n = dataset.test.size;
-    const { x, y } = dataset.test.batch(Int32Array.from({ length: n }, (_, i) => i), 0);
-    const probs = clf.predictProbs(x);
-    const pred = probs.argMax(1).dataSync();
-    const labels = y!.dataSync();
-    let hits = 0;
-    for (let i = 0; i < n; i++) if (pred[i] === labels[i]) hits++;
-    // ColorMNIST draws colours per batch from its seed, so another batching colours the digits differently:
-    // the digit accuracy may move by a few images (tolerance 1 %)
-    expect(Math.abs(hits / n - clf.accuracy)).toBeLessThan(0.01);
-    const feats = clf.features(x);
-    expect(feats.shape).toEqual([n, 128]);
-    tf.dispose([x, y!, probs, feats]);
+      // independent accuracy check on the test split through the public API
+      const n = dataset.test.size;
+      const { x, y } = dataset.test.batch(
+        Int32Array.from({ length: n }, (_, i) => i),
+        0,
+      );
+      const probs = clf.predictProbs(x);
+      const pred = probs.argMax(1).dataSync();
+      const labels = y!.dataSync();
+      let hits = 0;
+      for (let i = 0; i < n; i++) if (pred[i] === labels[i]) hits++;
+      // ColorMNIST draws colours per batch from its seed, so another batching colours the digits differently:
+      // the digit accuracy may move by a few images (tolerance 1 %)
+      expect(Math.abs(hits / n - clf.accuracy)).toBeLessThan(0.01);
+      const feats = clf.features(x);
+      expect(feats.shape).toEqual([n, 128]);
+      tf.dispose([x, y!, probs, feats]);
 
-    // second call: loaded from disk, no training, same network
-    const t0 = performance.now();
-    const again = await getDatasetClassifier(dataset, { steps: STEPS, seed: 1, cacheDir });
-    const loadMs = performance.now() - t0;
-    console.log(`dataset classifier cache hit: ${loadMs.toFixed(0)} ms`);
-    expect(again.fromCache).toBe(true);
-    expect(again.name).toBe(clf.name);
-    expect(again.accuracy).toBe(clf.accuracy);
-    const probe = dataset.test.sample(16, 3).x;
-    const a = clf.predictProbs(probe);
-    const b = again.predictProbs(probe);
-    expect(a.sub(b).abs().max().dataSync()[0]).toBeLessThan(1e-6);
-    tf.dispose([probe, a, b]);
-    again.dispose();
-    expect((await readdir(cacheDir)).filter((d) => d.includes('classifier'))).toHaveLength(1);
+      // second call: loaded from disk, no training, same network
+      const t0 = performance.now();
+      const again = await getDatasetClassifier(dataset, { steps: STEPS, seed: 1, cacheDir });
+      const loadMs = performance.now() - t0;
+      console.log(`dataset classifier cache hit: ${loadMs.toFixed(0)} ms`);
+      expect(again.fromCache).toBe(true);
+      expect(again.name).toBe(clf.name);
+      expect(again.accuracy).toBe(clf.accuracy);
+      const probe = dataset.test.sample(16, 3).x;
+      const a = clf.predictProbs(probe);
+      const b = again.predictProbs(probe);
+      expect(a.sub(b).abs().max().dataSync()[0]).toBeLessThan(1e-6);
+      tf.dispose([probe, a, b]);
+      again.dispose();
+      expect((await readdir(cacheDir)).filter((d) => d.includes('classifier'))).toHaveLength(1);
 
-    // another seed is another cache entry
-    const other = await getDatasetClassifier(dataset, { steps: 2, seed: 2, cacheDir });
-    expect(other.fromCache).toBe(false);
-    expect(other.name).not.toBe(clf.name);
-    other.dispose();
-  }, SLOW);
+      // another seed is another cache entry
+      const other = await getDatasetClassifier(dataset, { steps: 2, seed: 2, cacheDir });
+      expect(other.fromCache).toBe(false);
+      expect(other.name).not.toBe(clf.name);
+      other.dispose();
+    },
+    SLOW,
+  );
 
   it('Inception score of shuffled real test digits is high and matches a float64 computation', () => {
     const n = 1000;
     const batch = dataset.test.sample(n, 5); // a seeded permutation: the split itself is class-ordered
     const is = inceptionScore(batch.x, clf, { splits: 10, batchSize: 250 });
-    const { probs } = classifyInBatches(clf, (s, c) => batch.x.slice([s, 0, 0, 0], [c, -1, -1, -1]), n, { probs: true });
+    const { probs } = classifyInBatches(clf, (s, c) => batch.x.slice([s, 0, 0, 0], [c, -1, -1, -1]), n, {
+      probs: true,
+    });
     const ref = referenceIS(probs!.data, n, 10, 10);
-    console.log(`IS(real ColorMNIST test, n=${n}) = ${is.mean.toFixed(4)} ± ${is.std.toFixed(4)}; reference ${ref.mean.toFixed(4)}`);
+    console.log(
+      `IS(real ColorMNIST test, n=${n}) = ${is.mean.toFixed(4)} ± ${is.std.toFixed(4)}; reference ${ref.mean.toFixed(4)}`,
+    );
     expect(is.classifier).toBe(clf.name);
     expect(Math.abs(is.mean - ref.mean) / ref.mean).toBeLessThan(1e-6);
     expect(Math.abs(is.std - ref.std)).toBeLessThan(1e-6 * ref.mean);
@@ -138,8 +155,17 @@ describe('dataset classifier (ColorMNIST digits) and the Inception score from im
   it('refuses a dataset without labels and bad options', async () => {
     const synthetic = await loadDataset({ name: 'synthetic', resolution: 28, size: 60 });
     // an image folder (CelebA) has no labels: the same dataset with numClasses null
-    const unlabelled: Dataset = { ...synthetic, name: 'folder', numClasses: null, train: synthetic.train, validation: synthetic.validation, test: synthetic.test };
-    await expect(getDatasetClassifier(unlabelled, { steps: 1, seed: 0, cacheDir })).rejects.toThrow(/no class labels.*mobilenet/);
+    const unlabelled: Dataset = {
+      ...synthetic,
+      name: 'folder',
+      numClasses: null,
+      train: synthetic.train,
+      validation: synthetic.validation,
+      test: synthetic.test,
+    };
+    await expect(getDatasetClassifier(unlabelled, { steps: 1, seed: 0, cacheDir })).rejects.toThrow(
+      /no class labels.*mobilenet/,
+    );
     await expect(getDatasetClassifier(dataset, { steps: 0, seed: 0, cacheDir })).rejects.toThrow(/'steps'/);
     const wrong = tf.zeros([2, 32, 32, 3]) as Tensor4D;
     expect(() => clf.predictProbs(wrong)).toThrow(/expects images of shape \[n, 28, 28, 3\]; got \[2, 32, 32, 3\]/);

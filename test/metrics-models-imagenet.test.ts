@@ -47,11 +47,26 @@ async function writeMobileNetShapedGraphModel(dir: string, w: Weights): Promise<
     name,
     op: 'Conv2D',
     input: [input, filter],
-    attr: { T: F, strides: ints(1, stride, stride, 1), padding: { s: b64('SAME') }, data_format: { s: b64('NHWC') }, dilations: ints(1, 1, 1, 1), use_cudnn_on_gpu: { b: true } },
+    attr: {
+      T: F,
+      strides: ints(1, stride, stride, 1),
+      padding: { s: b64('SAME') },
+      data_format: { s: b64('NHWC') },
+      dilations: ints(1, 1, 1, 1),
+      use_cudnn_on_gpu: { b: true },
+    },
   });
-  const constNode = (name: string, dtype: string) => ({ name, op: 'Const', attr: { dtype: { type: dtype }, value: { tensor: { dtype } } } });
+  const constNode = (name: string, dtype: string) => ({
+    name,
+    op: 'Const',
+    attr: { dtype: { type: dtype }, value: { tensor: { dtype } } },
+  });
   const nodes = [
-    { name: 'images', op: 'Placeholder', attr: { dtype: F, shape: { shape: { dim: [{ size: '-1' }, { size: '224' }, { size: '224' }, { size: '3' }] } } } },
+    {
+      name: 'images',
+      op: 'Placeholder',
+      attr: { dtype: F, shape: { shape: { dim: [{ size: '-1' }, { size: '224' }, { size: '224' }, { size: '3' }] } } },
+    },
     constNode('w1', 'DT_FLOAT'),
     constNode('dw', 'DT_FLOAT'),
     constNode('pw', 'DT_FLOAT'),
@@ -64,14 +79,30 @@ async function writeMobileNetShapedGraphModel(dir: string, w: Weights): Promise<
       name: 'dwconv',
       op: 'DepthwiseConv2dNative',
       input: ['relu0', 'dw'],
-      attr: { T: F, strides: ints(1, 2, 2, 1), padding: { s: b64('SAME') }, data_format: { s: b64('NHWC') }, dilations: ints(1, 1, 1, 1) },
+      attr: {
+        T: F,
+        strides: ints(1, 2, 2, 1),
+        padding: { s: b64('SAME') },
+        data_format: { s: b64('NHWC') },
+        dilations: ints(1, 1, 1, 1),
+      },
     },
     { name: 'relu1', op: 'Relu6', input: ['dwconv'], attr: { T: F } },
     conv('pwconv', 'relu1', 'pw', 1),
     { name: 'relu2', op: 'Relu6', input: ['pwconv'], attr: { T: F } },
-    { name: POOL, op: 'Mean', input: ['relu2', 'pool_axes'], attr: { T: F, Tidx: { type: 'DT_INT32' }, keep_dims: { b: true } } },
+    {
+      name: POOL,
+      op: 'Mean',
+      input: ['relu2', 'pool_axes'],
+      attr: { T: F, Tidx: { type: 'DT_INT32' }, keep_dims: { b: true } },
+    },
     conv('logits_conv', POOL, 'wl', 1),
-    { name: 'logits_bias', op: 'BiasAdd', input: ['logits_conv', 'bl'], attr: { T: F, data_format: { s: b64('NHWC') } } },
+    {
+      name: 'logits_bias',
+      op: 'BiasAdd',
+      input: ['logits_conv', 'bl'],
+      attr: { T: F, data_format: { s: b64('NHWC') } },
+    },
     { name: LOGITS, op: 'Squeeze', input: ['logits_bias'], attr: { T: F, squeeze_dims: ints(1, 2) } },
   ];
   const specs: { name: string; shape: number[]; dtype: 'float32' | 'int32'; data: Float32Array | Int32Array }[] = [
@@ -88,7 +119,9 @@ async function writeMobileNetShapedGraphModel(dir: string, w: Weights): Promise<
     generatedBy: 'ganstudy test (random weights)',
     convertedBy: 'hand-written GraphDef JSON',
     modelTopology: { node: nodes, library: {}, versions: { producer: 27 } },
-    weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: specs.map(({ name, shape, dtype }) => ({ name, shape, dtype })) }],
+    weightsManifest: [
+      { paths: ['group1-shard1of1.bin'], weights: specs.map(({ name, shape, dtype }) => ({ name, shape, dtype })) },
+    ],
   };
   await writeFile(path.join(dir, 'model.json'), JSON.stringify(modelJson));
   await writeFile(path.join(dir, 'group1-shard1of1.bin'), shard);
@@ -99,7 +132,10 @@ function reference(x: Tensor4D, w: Weights, range: [number, number]): { logits: 
   return tf.tidy(() => {
     const rgb = x.shape[3] === 1 ? tf.tile(x, [1, 1, 1, 3]) : x;
     const resized = tf.image.resizeBilinear(rgb as Tensor4D, [224, 224], true);
-    const inp = resized.add(1).mul((range[1] - range[0]) / 2).add(range[0]) as Tensor4D;
+    const inp = resized
+      .add(1)
+      .mul((range[1] - range[0]) / 2)
+      .add(range[0]) as Tensor4D;
     const relu6 = (t: Tensor4D) => tf.clipByValue(t, 0, 6) as Tensor4D;
     const a = relu6(tf.conv2d(inp, tf.tensor4d(w.w1, [3, 3, 3, C1]), 2, 'same'));
     const b = relu6(tf.depthwiseConv2d(a, tf.tensor4d(w.dw, [3, 3, C1, 1]), 2, 'same'));
@@ -138,7 +174,11 @@ describe('ImageNet classifiers from a user-supplied graph model', () => {
     const ref = reference(x, weights, [0, 1]);
     const refProbs = tf.softmax(ref.logits.reshape([5, 1001]).slice([0, 1], [-1, 1000]));
     const maxDiff = probs.sub(refProbs).abs().max().dataSync()[0];
-    const featDiff = feats.sub(ref.pool.reshape([5, C2])).abs().max().dataSync()[0];
+    const featDiff = feats
+      .sub(ref.pool.reshape([5, C2]))
+      .abs()
+      .max()
+      .dataSync()[0];
     expect(maxDiff).toBeLessThan(1e-5);
     expect(featDiff).toBeLessThan(1e-4);
     // random logits of scale ~2 are far from uniform: the softmax really is applied to varying logits
@@ -159,7 +199,13 @@ describe('ImageNet classifiers from a user-supplied graph model', () => {
   });
 
   it('loadGraphModelClassifier: any graph model with named probability and feature nodes', async () => {
-    const clf = await loadGraphModelClassifier(dir, { inputSize: 224, inputRange: [0, 1], skipClasses: 1, featuresNode: POOL, name: 'test-net' });
+    const clf = await loadGraphModelClassifier(dir, {
+      inputSize: 224,
+      inputRange: [0, 1],
+      skipClasses: 1,
+      featuresNode: POOL,
+      name: 'test-net',
+    });
     expect(clf.name).toBe('test-net');
     expect(clf.numClasses).toBe(1000);
     const x = tf.randomUniform([3, 32, 32, 3], -1, 1, 'float32', 5) as Tensor4D;
@@ -169,16 +215,24 @@ describe('ImageNet classifiers from a user-supplied graph model', () => {
     const refProbs = tf.softmax(ref.logits.reshape([3, 1001]).slice([0, 1], [-1, 1000]));
     expect(probs.sub(refProbs).abs().max().dataSync()[0]).toBeLessThan(1e-5);
     expect(feats.shape).toEqual([3, C2]);
-    expect(feats.sub(ref.pool.reshape([3, C2])).abs().max().dataSync()[0]).toBeLessThan(1e-4);
+    expect(
+      feats
+        .sub(ref.pool.reshape([3, C2]))
+        .abs()
+        .max()
+        .dataSync()[0],
+    ).toBeLessThan(1e-4);
     tf.dispose([x, probs, feats, ref.logits, ref.pool, refProbs]);
     clf.dispose();
-    await expect(loadGraphModelClassifier(dir, { inputSize: 224, inputRange: [0, 1], featuresNode: 'no/such/node' })).rejects.toThrow(
-      /featuresNode 'no\/such\/node'/,
-    );
+    await expect(
+      loadGraphModelClassifier(dir, { inputSize: 224, inputRange: [0, 1], featuresNode: 'no/such/node' }),
+    ).rejects.toThrow(/featuresNode 'no\/such\/node'/);
   });
 
   it('fails with what to do when the directory has no model', async () => {
-    await expect(loadMobileNetClassifier(path.join(dir, 'missing'))).rejects.toThrow(/no model at .*missing.*model\.json.*downloads nothing/);
+    await expect(loadMobileNetClassifier(path.join(dir, 'missing'))).rejects.toThrow(
+      /no model at .*missing.*model\.json.*downloads nothing/,
+    );
   });
 
   it('`ganstudy evaluate --classifier mobilenet:<dir>` scores a folder with it (same IS as the library)', async () => {
@@ -188,8 +242,19 @@ describe('ImageNet classifiers from a user-supplied graph model', () => {
       await writeImages(x, imgDir);
       x.dispose();
       const { stdout } = await promisify(execFile)('node_modules/.bin/tsx', [
-        'src/cli/main.ts', 'evaluate', imgDir, '--classifier', `mobilenet:${dir}`, '--metrics', 'inception_score',
-        '--splits', '1', '--size', '32', '--json', '--quiet',
+        'src/cli/main.ts',
+        'evaluate',
+        imgDir,
+        '--classifier',
+        `mobilenet:${dir}`,
+        '--metrics',
+        'inception_score',
+        '--splits',
+        '1',
+        '--size',
+        '32',
+        '--json',
+        '--quiet',
       ]);
       const out = JSON.parse(stdout) as { classifier: string; scores: Record<string, number> };
       expect(out.classifier).toBe(`mobilenet-v1-1.00@${dir}`);

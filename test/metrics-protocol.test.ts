@@ -60,7 +60,13 @@ describe('evaluation protocol', () => {
   it('fixes the critic in the protocol, the same for every model whatever its width', () => {
     const quick = MODEL_NAMES.map((m) => getPreset(m, 'colormnist', 'quick'));
     for (const p of quick) {
-      expect(p.eval).toMatchObject({ criticWidth: 0.25, criticLr: 1e-4, criticBeta1: 0.5, criticBeta2: 0.9, criticGpLambda: 10 });
+      expect(p.eval).toMatchObject({
+        criticWidth: 0.25,
+        criticLr: 1e-4,
+        criticBeta1: 0.5,
+        criticBeta2: 0.9,
+        criticGpLambda: 10,
+      });
     }
     // a paper-width model and a quick-width model are scored by critics of the protocol's width, not theirs
     const paper = getPreset('dcgan', 'colormnist', 'paper');

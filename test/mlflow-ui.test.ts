@@ -15,8 +15,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expandSweep, type Trial } from '../src/sweep/expand.js';
 import { loadSweepFile } from '../src/sweep/load.js';
 import {
-  describeRun, EXPERIMENT_TAGS, gitCommit, METRIC_KEYS, openSweepExperiment, openTracker, runCreationTags,
-  runDescription, runParams, TAGS,
+  describeRun,
+  EXPERIMENT_TAGS,
+  gitCommit,
+  METRIC_KEYS,
+  openSweepExperiment,
+  openTracker,
+  runCreationTags,
+  runDescription,
+  runParams,
+  TAGS,
 } from '../src/tracking/index.js';
 import type { MetricPoint } from '../src/tracking/types.js';
 import { startMlflowServer, type MlflowServer } from '../src/tracking/mlflow-server.js';
@@ -150,7 +158,10 @@ describe('a sweep run as MLflow shows it (mlflow ui with no arguments in the fol
     const want = Object.fromEntries(Object.entries(runParams(trial)).map(([k, v]) => [k, String(v)]));
     expect(seen.params).toEqual(want);
     expect(seen.params).toMatchObject({
-      model: 'dcgan', dataset: 'synthetic', batch_size: '16', inception_samples: '100',
+      model: 'dcgan',
+      dataset: 'synthetic',
+      batch_size: '16',
+      inception_samples: '100',
     });
   });
 
@@ -179,9 +190,14 @@ describe('a sweep run as MLflow shows it (mlflow ui with no arguments in the fol
       expect(got?.map(([s]) => s)).toEqual(points.map((p) => p.step));
       got?.forEach(([, v], i) => expect(v).toBeCloseTo(points[i]?.value as number, 12));
     }
-    expect(Object.keys(seen.history).sort()).toEqual(
-      ['best_ms_ssim', 'ms_ssim_real', 'test/ms_ssim', 'train/generator_updates', 'train/loss_d', 'val/ms_ssim'],
-    );
+    expect(Object.keys(seen.history).sort()).toEqual([
+      'best_ms_ssim',
+      'ms_ssim_real',
+      'test/ms_ssim',
+      'train/generator_updates',
+      'train/loss_d',
+      'val/ms_ssim',
+    ]);
   });
 
   it('lists the dataset inputs: one per split, with its context and tensor schema, none doubled', () => {

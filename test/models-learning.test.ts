@@ -82,7 +82,8 @@ describe('each model learns the synthetic set at its default hyperparameters', a
         if (!b) throw new Error('synthetic batches ended');
         const losses = model.trainStep(b.x);
         tf.dispose([b.x, b.y ?? []]);
-        for (const [k, v] of Object.entries(losses)) expect(Number.isFinite(v), `${name} step ${i} ${k}=${v}`).toBe(true);
+        for (const [k, v] of Object.entries(losses))
+          expect(Number.isFinite(v), `${name} step ${i} ${k}=${v}`).toBe(true);
         if (i === 0) tensorsAfterFirst = tf.memory().numTensors;
       }
       expect(tf.memory().numTensors, 'tensor count grows with steps').toBe(tensorsAfterFirst);

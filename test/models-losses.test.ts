@@ -50,7 +50,9 @@ describe('DCGAN losses', () => {
     expectClose(value(dcganGeneratorLoss(tf.tensor1d(fakeLogits))), expected, 'L_G');
     // the non-saturating form keeps a strong gradient where D rejects the sample (l ≪ 0); the saturating
     // log(1 − σ(l)) would give −σ(l)/n there, nearly 0
-    const grad = tf.grad((l: Tensor) => dcganGeneratorLoss(l))(tf.tensor1d(fakeLogits)).dataSync();
+    const grad = tf
+      .grad((l: Tensor) => dcganGeneratorLoss(l))(tf.tensor1d(fakeLogits))
+      .dataSync();
     fakeLogits.forEach((l, i) => expect(Math.abs(grad[i] - -(1 - sigmoid(l)) / fakeLogits.length)).toBeLessThan(1e-6));
     expect(grad[0]).toBeLessThan(-0.2); // l = −3: −(1 − 0.047)/4 = −0.238; the saturating form: −0.012
   });
@@ -62,7 +64,9 @@ describe('WGAN-GP losses', () => {
 
   it('generator: −mean f(G(z)), gradient −1/n per sample', () => {
     expectClose(value(wganGeneratorLoss(tf.tensor1d(fFake))), -mean(fFake), 'L_G');
-    const grad = tf.grad((f: Tensor) => wganGeneratorLoss(f))(tf.tensor1d(fFake)).dataSync();
+    const grad = tf
+      .grad((f: Tensor) => wganGeneratorLoss(f))(tf.tensor1d(fFake))
+      .dataSync();
     grad.forEach((g) => expect(Math.abs(g + 1 / 3)).toBeLessThan(1e-7));
   });
 
@@ -76,9 +80,24 @@ describe('WGAN-GP losses', () => {
 
 describe('AGE losses (both KL forms)', () => {
   // codes [B = 4, M = 3]; each column has a different mean and spread
-  const codesReal = [[0.5, -0.2, 0.1], [0.3, 0.4, -0.6], [-0.1, 0.2, 0.3], [0.7, -0.5, 0.05]];
-  const codesFake = [[0.05, 0.6, -0.3], [-0.4, 0.1, 0.2], [0.2, -0.3, 0.45], [0.1, 0.35, -0.15]];
-  const z = [[0.6, -0.8, 0], [0, 0.6, -0.8], [0.8, 0, 0.6], [-0.6, 0.8, 0]];
+  const codesReal = [
+    [0.5, -0.2, 0.1],
+    [0.3, 0.4, -0.6],
+    [-0.1, 0.2, 0.3],
+    [0.7, -0.5, 0.05],
+  ];
+  const codesFake = [
+    [0.05, 0.6, -0.3],
+    [-0.4, 0.1, 0.2],
+    [0.2, -0.3, 0.45],
+    [0.1, 0.35, -0.15],
+  ];
+  const z = [
+    [0.6, -0.8, 0],
+    [0, 0.6, -0.8],
+    [0.8, 0, 0.6],
+    [-0.6, 0.8, 0],
+  ];
   const real = [0.5, -1, 0.25, 1, -0.5, 0];
   const rec = [0.25, -0.5, 0.25, 0.5, 0, -0.25];
 

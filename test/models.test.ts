@@ -125,7 +125,10 @@ describe('AGE KL and match', () => {
 
   it('paper-spec example m = 0, v = 1/64: code form 3.6590, true KL 1.5873 per dimension', () => {
     // two rows ±1/8 → mean 0, biased variance 1/64 in every dimension
-    const codes = tf.tensor2d([[0.125, -0.125, 0.125], [-0.125, 0.125, -0.125]]);
+    const codes = tf.tensor2d([
+      [0.125, -0.125, 0.125],
+      [-0.125, 0.125, -0.125],
+    ]);
     expect(ageKl(codes, 'paper').dataSync()[0]).toBeCloseTo(paper(0, 1 / 64), 5);
     expect(ageKl(codes, 'code').dataSync()[0]).toBeCloseTo(code(0, 1 / 64), 5);
     expect(paper(0, 1 / 64)).toBeCloseTo(1.5873, 4);
@@ -136,9 +139,14 @@ describe('AGE KL and match', () => {
   it('matches a float64 computation on random codes (both forms)', () => {
     const rng = createRng(3);
     const [n, m] = [32, 6];
-    const rows = Array.from({ length: n }, () => Array.from({ length: m }, (_, j) => 0.3 * j - 0.5 + (0.2 + 0.1 * j) * rng.normal()));
+    const rows = Array.from({ length: n }, () =>
+      Array.from({ length: m }, (_, j) => 0.3 * j - 0.5 + (0.2 + 0.1 * j) * rng.normal()),
+    );
     const codes = tf.tensor2d(rows);
-    for (const [form, fn] of [['paper', paper], ['code', code]] as const) {
+    for (const [form, fn] of [
+      ['paper', paper],
+      ['code', code],
+    ] as const) {
       let sum = 0;
       for (let j = 0; j < m; j++) {
         const mean = rows.reduce((s, r) => s + r[j], 0) / n;
@@ -146,7 +154,9 @@ describe('AGE KL and match', () => {
         sum += fn(mean, v);
       }
       const expected = sum / m;
-      expect(Math.abs(ageKl(codes, form).dataSync()[0] - expected)).toBeLessThan(1e-5 * Math.max(1, Math.abs(expected)));
+      expect(Math.abs(ageKl(codes, form).dataSync()[0] - expected)).toBeLessThan(
+        1e-5 * Math.max(1, Math.abs(expected)),
+      );
     }
     // match_cos(a, b) = 2 − mean over batch and dims of normalize(a) ⊙ normalize(b)
     const other = rows.map((r) => r.map((x, j) => x * (j % 2 ? 1 : -0.5) + 0.1));
@@ -211,7 +221,15 @@ describe('α-GAN losses term by term', () => {
       const gen = model.G.apply(z, { training: true }) as Tensor4D;
       const d = (t: Tensor4D) => model.D.apply(t, { training: true }) as Tensor;
       return alphaGanLosses(
-        { real: x, reconstruction: rec, dReal: d(x), dRec: d(rec), dGen: d(gen), cPrior: model.C.apply(z) as Tensor, cEnc: model.C.apply(zHat) as Tensor },
+        {
+          real: x,
+          reconstruction: rec,
+          dReal: d(x),
+          dRec: d(rec),
+          dGen: d(gen),
+          cPrior: model.C.apply(z) as Tensor,
+          cEnc: model.C.apply(zHat) as Tensor,
+        },
         model.config.hp.reconLambda,
       );
     };
@@ -365,8 +383,12 @@ describe('determinism and save / load', () => {
       const la = a.trainStep(x);
       const lb = b.trainStep(x);
       const lc = c.trainStep(x);
-      for (const k of Object.keys(la)) expect(Math.abs(la[k] - lb[k]), `${name} ${k}`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(la[k])));
-      expect(Object.keys(la).some((k) => Math.abs(la[k] - lc[k]) > 1e-4), `${name}: seed 43 differs`).toBe(true);
+      for (const k of Object.keys(la))
+        expect(Math.abs(la[k] - lb[k]), `${name} ${k}`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(la[k])));
+      expect(
+        Object.keys(la).some((k) => Math.abs(la[k] - lc[k]) > 1e-4),
+        `${name}: seed 43 differs`,
+      ).toBe(true);
       const [sa, sb, sOther] = [a.sample(4, 5), b.sample(4, 5), a.sample(4, 6)];
       expect(tf.max(tf.abs(tf.sub(sa, sb))).dataSync()[0]).toBe(0);
       expect(tf.max(tf.abs(tf.sub(sa, sOther))).dataSync()[0]).toBeGreaterThan(0);
@@ -400,7 +422,9 @@ describe('determinism and save / load', () => {
         const la = a.trainStep(x);
         const lb = b.trainStep(x);
         for (const k of Object.keys(la)) {
-          expect(Math.abs(la[k] - lb[k]), `${name} ${k}: ${la[k]} vs ${lb[k]}`).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(la[k])));
+          expect(Math.abs(la[k] - lb[k]), `${name} ${k}: ${la[k]} vs ${lb[k]}`).toBeLessThanOrEqual(
+            1e-5 * Math.max(1, Math.abs(la[k])),
+          );
         }
       }
       // a model that was never trained would differ: the checkpoint carried real state

@@ -41,7 +41,11 @@ function cliEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 
 /** Spawns the CLI in its own process group (so a test can kill the whole sweep, children included). */
 function startCli(args: string[], env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -84,7 +88,16 @@ function range(from: number, to: number, by: number): number[] {
 describe('sweep end to end (real MLflow server)', () => {
   const uri = inject('mlflowUri');
   const name = `e2e-${process.pid}`;
-  const env = () => cliEnv({ MLFLOW_TRACKING_URI: uri, TINY_NAME: name, TINY_DIVERGE: '1', TINY_LRS: '1e-4,2e-4', TINY_STEPS: '12', TINY_EVAL_EVERY: '6', TINY_METRICS: 'ms_ssim,fid' });
+  const env = () =>
+    cliEnv({
+      MLFLOW_TRACKING_URI: uri,
+      TINY_NAME: name,
+      TINY_DIVERGE: '1',
+      TINY_LRS: '1e-4,2e-4',
+      TINY_STEPS: '12',
+      TINY_EVAL_EVERY: '6',
+      TINY_METRICS: 'ms_ssim,fid',
+    });
 
   it('runs every trial once, records params/tags/metrics/artifacts, fails the diverging trial and goes on', async () => {
     const r = await runCli(['sweep', TINY, '--parallel', '2'], env());
@@ -102,22 +115,42 @@ describe('sweep end to end (real MLflow server)', () => {
       expect(finished.map((x) => x.params.lr_g).sort()).toEqual(['0.0001', '0.0002']);
       for (const run of finished) {
         expect(run.info.runName).toBe(`dcgan/synthetic/lr_g=${run.params.lr_g === '0.0001' ? '1e-4' : '2e-4'},seed=1`);
-        expect(run.tags).toMatchObject({ 'ganstudy.sweep': name, 'ganstudy.model': 'dcgan', 'ganstudy.dataset': 'synthetic' });
+        expect(run.tags).toMatchObject({
+          'ganstudy.sweep': name,
+          'ganstudy.model': 'dcgan',
+          'ganstudy.dataset': 'synthetic',
+        });
         expect(run.tags['mlflow.source.git.commit']).toMatch(/^[0-9a-f]{40}$/);
         expect(run.tags['ganstudy.classifier']).toMatch(/^synthetic-class-cnn@/);
         expect(Number.isFinite(run.metrics['val/fid'])).toBe(true);
         expect(Number.isFinite(run.metrics['test/fid'])).toBe(true);
-        expect(run.params).toMatchObject({ model: 'dcgan', dataset: 'synthetic', seed: '1', steps: '12', batch_size: '16', z_dim: '16', width_multiplier: '0.25' });
-        for (const key of ['lr_d', 'beta1', 'beta2', 'n_g', 'n_d', 'critic_steps', 'resolution']) expect(run.params).toHaveProperty(key);
+        expect(run.params).toMatchObject({
+          model: 'dcgan',
+          dataset: 'synthetic',
+          seed: '1',
+          steps: '12',
+          batch_size: '16',
+          z_dim: '16',
+          width_multiplier: '0.25',
+        });
+        for (const key of ['lr_d', 'beta1', 'beta2', 'n_g', 'n_d', 'critic_steps', 'resolution'])
+          expect(run.params).toHaveProperty(key);
         expect(Number.isFinite(run.metrics['val/ms_ssim'])).toBe(true);
         const trainKeys = Object.keys(run.metrics).filter((k) => k.startsWith('train/'));
         expect(trainKeys.length).toBeGreaterThan(0);
         expect(await steps(tracker, run.info.runId, trainKeys[0])).toEqual(range(2, 12, 2));
         // work counters from DCGAN's schedule (nG = nD = 1, batch 16): per step 1 G update, 1 D update, 16 images
         expect(run.params).toMatchObject({ train_for_unit: 'steps', train_for_amount: '12' });
-        for (const [key, perStep] of [['train/generator_updates', 1], ['train/discriminator_updates', 1], ['train/examples_seen', 16]] as const) {
+        for (const [key, perStep] of [
+          ['train/generator_updates', 1],
+          ['train/discriminator_updates', 1],
+          ['train/examples_seen', 16],
+        ] as const) {
           const history = await tracker.getMetricHistory(run.info.runId, key);
-          expect(history.map((p) => [p.step, p.value]).sort((a, b) => a[0] - b[0]), key).toEqual(range(2, 12, 2).map((st) => [st, st * perStep]));
+          expect(
+            history.map((p) => [p.step, p.value]).sort((a, b) => a[0] - b[0]),
+            key,
+          ).toEqual(range(2, 12, 2).map((st) => [st, st * perStep]));
         }
         // scored on validation half-way (evalEvery 6) and at the end; best_* because the UI shows only the last
         // value, MS-SSIM's closest to the real data's (its validation reference is the same at both steps)
@@ -130,8 +163,12 @@ describe('sweep end to end (real MLflow server)', () => {
         const fid = await tracker.getMetricHistory(run.info.runId, 'val/fid');
         const bestFid = fid.reduce((a, b) => (b.value < a.value || (b.value === a.value && b.step < a.step) ? b : a));
         expect(run.metrics.best_fid_step).toBe(bestFid.step);
-        expect(run.tags).toMatchObject({ 'ganstudy.selected_step': String(bestFid.step), 'ganstudy.selection_metric': 'fid' });
-        for (const key of ['test/fid', 'test/fid_real', 'test/ms_ssim']) expect(await steps(tracker, run.info.runId, key), key).toEqual([bestFid.step]);
+        expect(run.tags).toMatchObject({
+          'ganstudy.selected_step': String(bestFid.step),
+          'ganstudy.selection_metric': 'fid',
+        });
+        for (const key of ['test/fid', 'test/fid_real', 'test/ms_ssim'])
+          expect(await steps(tracker, run.info.runId, key), key).toEqual([bestFid.step]);
         const artifacts = (await tracker.listArtifacts(run.info.runId)).map((a) => a.path);
         expect(artifacts).toEqual(expect.arrayContaining(['samples.png', 'config.json', 'checkpoint']));
         expect((await tracker.listArtifacts(run.info.runId, 'checkpoint')).length).toBeGreaterThan(0);
@@ -164,7 +201,14 @@ describe('sweep end to end (real MLflow server)', () => {
   it('Ctrl-C stops cleanly; kill -9 mid-trial; run again: every trial FINISHED exactly once, resumed from its checkpoint', async () => {
     const killName = `kill-${process.pid}`;
     const total = 16;
-    const e = cliEnv({ MLFLOW_TRACKING_URI: uri, TINY_NAME: killName, TINY_LRS: '1e-4,2e-4', TINY_STEPS: String(total), TINY_CKPT: '4', TINY_METRICS: 'ms_ssim' });
+    const e = cliEnv({
+      MLFLOW_TRACKING_URI: uri,
+      TINY_NAME: killName,
+      TINY_LRS: '1e-4,2e-4',
+      TINY_STEPS: String(total),
+      TINY_CKPT: '4',
+      TINY_METRICS: 'ms_ssim',
+    });
     const sweepRuns = path.join(scratch, 'runs', killName);
     /** trial folders holding at least one checkpoint but not the final one */
     const midway = async (): Promise<{ trial: string; done: string[] }[]> => {
@@ -193,10 +237,14 @@ describe('sweep end to end (real MLflow server)', () => {
 
       // 2. kill -9 of the whole process group while the second trial is mid-way
       const second = startCli(['sweep', TINY], e);
-      const ckpt = await waitFor('a checkpoint of the second trial', async () => {
-        if (!second.output().includes('[1/2 done')) return undefined;
-        return (await midway())[0];
-      }, 240_000);
+      const ckpt = await waitFor(
+        'a checkpoint of the second trial',
+        async () => {
+          if (!second.output().includes('[1/2 done')) return undefined;
+          return (await midway())[0];
+        },
+        240_000,
+      );
       process.kill(-second.child.pid!, 'SIGKILL');
       const killed = await second.done;
       expect(killed.code).toBeNull();
@@ -229,10 +277,19 @@ describe('sweep on a sqlite store (a local MLflow server for the sweep, shared b
   it('runs phase 2 (refine): the best setting again with new seeds, ranked by the validation score', async () => {
     const store = `sqlite:///${path.join(scratch, 'mlflow.db')}`;
     const refName = `refine-${process.pid}`;
-    const e = cliEnv({ MLFLOW_TRACKING_URI: store, TINY_NAME: refName, TINY_LRS: '1e-4,5e-4', TINY_STEPS: '4', TINY_CKPT: '4', TINY_REFINE: '1' });
+    const e = cliEnv({
+      MLFLOW_TRACKING_URI: store,
+      TINY_NAME: refName,
+      TINY_LRS: '1e-4,5e-4',
+      TINY_STEPS: '4',
+      TINY_CKPT: '4',
+      TINY_REFINE: '1',
+    });
     const r = await runCli(['sweep', TINY], e);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/refine: top 1 setting\(s\) per model and dataset by val\/ms_ssim, 2 new seed\(s\) each → 2 trials/);
+    expect(r.stdout).toMatch(
+      /refine: top 1 setting\(s\) per model and dataset by val\/ms_ssim, 2 new seed\(s\) each → 2 trials/,
+    );
     // the sweep's own server is gone once the sweep has ended
     const local = /local MLflow server (http:\/\/127\.0\.0\.1:\d+)/.exec(r.stdout)?.[1];
     expect(local, r.stdout).toBeDefined();
@@ -268,7 +325,13 @@ describe('tracking server outage mid-trial', () => {
     const outName = `outage-${process.pid}`;
     const tracker = await openTracker(server.uri);
     try {
-      const e = cliEnv({ MLFLOW_TRACKING_URI: server.uri, TINY_NAME: outName, TINY_STEPS: '30', TINY_CKPT: '10', TINY_METRICS: 'ms_ssim' });
+      const e = cliEnv({
+        MLFLOW_TRACKING_URI: server.uri,
+        TINY_NAME: outName,
+        TINY_STEPS: '30',
+        TINY_CKPT: '10',
+        TINY_METRICS: 'ms_ssim',
+      });
       const trial = startCli(['trial', TINY, '--index', '0'], e);
       const runId = await waitFor('the first training metrics on the server', async () => {
         const id = await tracker.getExperimentByName(outName);
@@ -287,7 +350,9 @@ describe('tracking server outage mid-trial', () => {
       expect(await steps(tracker, runId, key)).toEqual(range(2, 30, 2));
       expect(Number.isFinite(run.metrics['val/ms_ssim'])).toBe(true);
       expect(await steps(tracker, runId, 'test/ms_ssim')).toEqual([30]);
-      expect((await tracker.listArtifacts(runId)).map((a) => a.path)).toEqual(expect.arrayContaining(['samples.png', 'config.json']));
+      expect((await tracker.listArtifacts(runId)).map((a) => a.path)).toEqual(
+        expect.arrayContaining(['samples.png', 'config.json']),
+      );
     } finally {
       await tracker.close();
       await server.stop();

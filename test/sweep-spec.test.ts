@@ -70,7 +70,10 @@ describe('sweep schema', () => {
 
   it('checks cross-field rules: refine metric must be computed, perModel only for listed models', () => {
     const msg = errorOf(() =>
-      parseSweepSpec({ ...base, refine: { topK: 2, seeds: [5], metric: 'inception_score' }, perModel: { age: { lrG: 1e-4 } } }, 'unit'),
+      parseSweepSpec(
+        { ...base, refine: { topK: 2, seeds: [5], metric: 'inception_score' }, perModel: { age: { lrG: 1e-4 } } },
+        'unit',
+      ),
     );
     expect(msg).toContain('unit: refine.metric: ranks by "inception_score", which is not in metrics [fid]');
     expect(msg).toContain('unit: perModel.age: space for "age", which is not in models [dcgan]');
@@ -96,7 +99,14 @@ describe('sweep schema', () => {
   it('accepts every value form', () => {
     const spec = parseSweepSpec({
       ...base,
-      hp: { lrG: logUniform(1e-4, 1e-3), lrD: [1e-4, 2e-4], beta1: uniform(0, 0.9), nG: choice([1, 2]), ageKlForm: 'code', batchSize: 16 },
+      hp: {
+        lrG: logUniform(1e-4, 1e-3),
+        lrD: [1e-4, 2e-4],
+        beta1: uniform(0, 0.9),
+        nG: choice([1, 2]),
+        ageKlForm: 'code',
+        batchSize: 16,
+      },
       samples: 3,
       refine: { topK: 1, seeds: [7, 8], metric: 'fid' },
     });
@@ -110,8 +120,16 @@ describe('sweep schema', () => {
     );
     expect(err).not.toBeNull();
     expect(err!.code).toBe(2);
-    expect(err!.stderr).toContain('test/fixtures/sweeps/bad-model.ts: models[1]: expected one of dcgan|wgan-gp|age|alpha-gan, got "gan"');
-    const noDefault = await exec(tsx, ['src/cli/main.ts', 'trial', 'test/fixtures/sweeps/no-default.ts', '--index', '0']).then(
+    expect(err!.stderr).toContain(
+      'test/fixtures/sweeps/bad-model.ts: models[1]: expected one of dcgan|wgan-gp|age|alpha-gan, got "gan"',
+    );
+    const noDefault = await exec(tsx, [
+      'src/cli/main.ts',
+      'trial',
+      'test/fixtures/sweeps/no-default.ts',
+      '--index',
+      '0',
+    ]).then(
       () => null,
       (e: { code: number; stderr: string }) => e,
     );
@@ -123,13 +141,20 @@ describe('sweep schema', () => {
     const scratch = await mkdtemp(path.join(os.tmpdir(), 'ganstudy-trial-index-'));
     try {
       const err = await exec(tsx, ['src/cli/main.ts', 'trial', 'test/fixtures/sweeps/tiny.ts'], {
-        env: { ...process.env, JOB_COMPLETION_INDEX: '5', MLFLOW_TRACKING_URI: `sqlite:///${path.join(scratch, 'mlflow.db')}`, TINY_NAME: 'index-check' },
+        env: {
+          ...process.env,
+          JOB_COMPLETION_INDEX: '5',
+          MLFLOW_TRACKING_URI: `sqlite:///${path.join(scratch, 'mlflow.db')}`,
+          TINY_NAME: 'index-check',
+        },
       }).then(
         () => null,
         (e: { code: number; stderr: string }) => e,
       );
       expect(err!.code).toBe(2);
-      expect(err!.stderr).toContain('test/fixtures/sweeps/tiny.ts: --index 5: out of range; the grid phase has 1 trial(s) (0..0)');
+      expect(err!.stderr).toContain(
+        'test/fixtures/sweeps/tiny.ts: --index 5: out of range; the grid phase has 1 trial(s) (0..0)',
+      );
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }
@@ -147,17 +172,31 @@ describe('trial identity', () => {
   it('is the first 16 hex digits of SHA-256 of the canonical JSON (independent computation)', async () => {
     const { createHash } = await import('node:crypto');
     const config = { seed: 3, hp: { lrG: 2e-4, beta1: 0.5 }, model: 'dcgan' };
-    const expected = createHash('sha256').update('{"hp":{"beta1":0.5,"lrG":0.0002},"model":"dcgan","seed":3}').digest('hex').slice(0, 16);
+    const expected = createHash('sha256')
+      .update('{"hp":{"beta1":0.5,"lrG":0.0002},"model":"dcgan","seed":3}')
+      .digest('hex')
+      .slice(0, 16);
     expect(trialId(config)).toBe(expected);
   });
 
   it('changes when any field of the resolved trial changes, seed included', () => {
     const [t] = expandSweep(base);
-    const config = { model: t.model, dataset: t.dataset, arch: t.arch, hp: t.hp, steps: t.steps, eval: t.eval, metrics: t.metrics, seed: t.seed, data: t.data };
+    const config = {
+      model: t.model,
+      dataset: t.dataset,
+      arch: t.arch,
+      hp: t.hp,
+      steps: t.steps,
+      eval: t.eval,
+      metrics: t.metrics,
+      seed: t.seed,
+      data: t.data,
+    };
     expect(trialId(config)).toBe(t.trialId);
     const leaves: string[][] = [];
     const walk = (v: unknown, p: string[]): void => {
-      if (v !== null && typeof v === 'object' && !Array.isArray(v)) for (const [k, c] of Object.entries(v)) walk(c, [...p, k]);
+      if (v !== null && typeof v === 'object' && !Array.isArray(v))
+        for (const [k, c] of Object.entries(v)) walk(c, [...p, k]);
       else leaves.push(p);
     };
     walk(config, []);
@@ -195,7 +234,10 @@ describe('expansion', () => {
     expect(trials[0].settingId).toBe(trials[1].settingId);
     expect(trials[0].seed).toBe(1);
     expect(trials[1].seed).toBe(2);
-    const a = trials.find((t) => t.model === 'alpha-gan' && t.hp.lrG === 2e-4 && t.hp.reconLambda === 10 && t.seed === 1 && t.hp.beta1 === 0.5)!;
+    const a = trials.find(
+      (t) =>
+        t.model === 'alpha-gan' && t.hp.lrG === 2e-4 && t.hp.reconLambda === 10 && t.seed === 1 && t.hp.beta1 === 0.5,
+    )!;
     expect(a.runName).toBe('alpha-gan/synthetic/lr_g=2e-4,beta1=0.5,recon_lambda=10,seed=1');
   });
 
@@ -244,7 +286,11 @@ describe('expansion', () => {
   });
 
   it('applies overrides and dataset fields; locations do not change identity', () => {
-    const spec = parseSweepSpec({ ...base, overrides: { steps: 7, eval: { criticSteps: 3 } }, hp: { widthMultiplier: 0.25, zDim: 8 } });
+    const spec = parseSweepSpec({
+      ...base,
+      overrides: { steps: 7, eval: { criticSteps: 3 } },
+      hp: { widthMultiplier: 0.25, zDim: 8 },
+    });
     const [t] = expandSweep(spec);
     expect(t.steps).toBe(7);
     expect(t.eval.criticSteps).toBe(3);
@@ -260,15 +306,37 @@ describe('expansion', () => {
   });
 
   it('rejects a dataset field the dataset does not have, naming it', () => {
-    expect(errorOf(() => expandSweep({ ...base, data: { synthetic: { resolution: 28, colour: 'red' } } }, { label: 'sweeps/x.ts' }))).toMatch(
-      /^sweeps\/x\.ts: data\.synthetic/,
-    );
+    expect(
+      errorOf(() =>
+        expandSweep({ ...base, data: { synthetic: { resolution: 28, colour: 'red' } } }, { label: 'sweeps/x.ts' }),
+      ),
+    ).toMatch(/^sweeps\/x\.ts: data\.synthetic/);
   });
 
   it('flat params: snake_case of every hyperparameter, architecture and protocol field', () => {
     const [t] = expandSweep(base);
     const p = trialParams(t);
-    for (const key of ['model', 'dataset', 'seed', 'steps', 'lr_g', 'lr_d', 'beta1', 'beta2', 'batch_size', 'z_dim', 'n_g', 'n_d', 'gp_lambda', 'recon_lambda', 'width_multiplier', 'resolution', 'critic_steps', 'fid_samples', 'inception_samples']) {
+    for (const key of [
+      'model',
+      'dataset',
+      'seed',
+      'steps',
+      'lr_g',
+      'lr_d',
+      'beta1',
+      'beta2',
+      'batch_size',
+      'z_dim',
+      'n_g',
+      'n_d',
+      'gp_lambda',
+      'recon_lambda',
+      'width_multiplier',
+      'resolution',
+      'critic_steps',
+      'fid_samples',
+      'inception_samples',
+    ]) {
       expect(p, key).toHaveProperty(key);
     }
     expect(p.model).toBe('dcgan');
@@ -280,15 +348,30 @@ describe('expansion', () => {
 describe('training length', () => {
   const alpha = (trainFor: object) =>
     expandSweep(
-      parseSweepSpec({ ...base, models: ['alpha-gan', 'age'], hp: { nG: [1, 5], batchSize: 16 }, overrides: { trainFor } }),
+      parseSweepSpec({
+        ...base,
+        models: ['alpha-gan', 'age'],
+        hp: { nG: [1, 5], batchSize: 16 },
+        overrides: { trainFor },
+      }),
     );
 
   it('converts generator updates and examples seen to steps per model and nG; logs unit and amount', () => {
     // (model, nG) → steps; rows per step: α-GAN max(nG, nD) × 16, AGE nD × 16 = 16
     const perG = alpha({ unit: 'generator_updates', amount: 1_000 }).map((t) => [t.model, t.hp.nG, t.steps]);
-    expect(perG).toEqual([['alpha-gan', 1, 1_000], ['alpha-gan', 5, 200], ['age', 1, 1_000], ['age', 5, 200]]);
+    expect(perG).toEqual([
+      ['alpha-gan', 1, 1_000],
+      ['alpha-gan', 5, 200],
+      ['age', 1, 1_000],
+      ['age', 5, 200],
+    ]);
     const perX = alpha({ unit: 'examples_seen', amount: 16_000 }).map((t) => [t.model, t.hp.nG, t.steps]);
-    expect(perX).toEqual([['alpha-gan', 1, 1_000], ['alpha-gan', 5, 200], ['age', 1, 1_000], ['age', 5, 1_000]]);
+    expect(perX).toEqual([
+      ['alpha-gan', 1, 1_000],
+      ['alpha-gan', 5, 200],
+      ['age', 1, 1_000],
+      ['age', 5, 1_000],
+    ]);
     const [t] = alpha({ unit: 'examples_seen', amount: 16_000 });
     expect(trialParams(t)).toMatchObject({ train_for_unit: 'examples_seen', train_for_amount: 16_000, steps: 1_000 });
   });
@@ -300,14 +383,18 @@ describe('training length', () => {
       [{ unit: 'generator_updates', amount: 40 }, 40],
       [{ unit: 'generator_updates', amount: 40 }, 20],
     ]);
-    const steps = expandSweep(parseSweepSpec({ ...base, models: ['age'], hp: { nG: [1, 2] }, overrides: { steps: 9 } }));
+    const steps = expandSweep(
+      parseSweepSpec({ ...base, models: ['age'], hp: { nG: [1, 2] }, overrides: { steps: 9 } }),
+    );
     expect(steps.map((t) => [t.trainFor, t.steps])).toEqual([
       [{ unit: 'steps', amount: 9 }, 9],
       [{ unit: 'steps', amount: 9 }, 9],
     ]);
     // the same resolved steps are the same trial, however the length was stated
     const asSteps = expandSweep(parseSweepSpec({ ...base, overrides: { steps: 20 } }))[0];
-    const asUpdates = expandSweep(parseSweepSpec({ ...base, overrides: { trainFor: { unit: 'generator_updates', amount: 20 } } }))[0];
+    const asUpdates = expandSweep(
+      parseSweepSpec({ ...base, overrides: { trainFor: { unit: 'generator_updates', amount: 20 } } }),
+    )[0];
     expect(asUpdates.trialId).toBe(asSteps.trialId);
     expect(TrialPhaseSchema.options).toEqual(['grid', 'refine']);
   });
@@ -332,7 +419,12 @@ describe('refine', () => {
   it('ranks settings by the mean score over their seeds, in the metric direction', () => {
     expect(SCORE_DIRECTIONS.inception_score).toBe('higher');
     // settings by lr: 1e-4 → mean 2, 2e-4 → mean 5, 3e-4 → 4 (one seed FAILED, ignored), 4e-4 → no score
-    const scores: Record<number, [number, number]> = { 1e-4: [1, 3], 2e-4: [6, 4], 3e-4: [4, 99], 4e-4: [Number.NaN, Number.NaN] };
+    const scores: Record<number, [number, number]> = {
+      1e-4: [1, 3],
+      2e-4: [6, 4],
+      3e-4: [4, 99],
+      4e-4: [Number.NaN, Number.NaN],
+    };
     const runs = phase1.map((t) => {
       const [s1, s2] = scores[t.hp.lrG];
       if (t.hp.lrG === 3e-4 && t.seed === 2) return run(t, s2, 'FAILED');
@@ -387,7 +479,10 @@ describe('TimedTracker', () => {
         ['createRun', 'flush', 'getOrCreateExperiment', 'logMetrics', 'logParams'].sort(),
       );
       expect([...byMethod.values()].every((ms) => ms >= 0)).toBe(true);
-      expect(timed.totalMs).toBeCloseTo([...byMethod.values()].reduce((a, b) => a + b, 0), 9);
+      expect(timed.totalMs).toBeCloseTo(
+        [...byMethod.values()].reduce((a, b) => a + b, 0),
+        9,
+      );
       expect(timed.byMethod().map(([, ms]) => ms)).toEqual([...byMethod.values()].sort((a, b) => b - a));
     } finally {
       await timed.close();

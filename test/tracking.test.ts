@@ -22,7 +22,11 @@ const scratch = mkdtempSync(path.join(os.tmpdir(), 'ganstudy-tracking-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 // a real 1×1 PNG and a JSON file, written by the test
-const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000' + '1f15c4890000000d49444154789c6360f8cf000000030101005b1ae5a00000000049454e44ae426082', 'hex');
+const PNG = Buffer.from(
+  '89504e470d0a1a0a0000000d4948445200000001000000010806000000' +
+    '1f15c4890000000d49444154789c6360f8cf000000030101005b1ae5a00000000049454e44ae426082',
+  'hex',
+);
 const pngPath = path.join(scratch, 'samples.png');
 const jsonPath = path.join(scratch, 'config.json');
 writeFileSync(pngPath, PNG);
@@ -41,7 +45,12 @@ type ReadBackFn = (runId: string) => Promise<ReadBack>;
 const N_POINTS = 2500; // > 1000: several log-batch chunks
 const curve = (step: number): number => Math.sin(step / 50) * 3 + step / 1000;
 
-function conformance(name: string, make: () => Tracker, readBack: ReadBackFn, opts: { pageSizeTracker?: () => Tracker } = {}): void {
+function conformance(
+  name: string,
+  make: () => Tracker,
+  readBack: ReadBackFn,
+  opts: { pageSizeTracker?: () => Tracker } = {},
+): void {
   describe(`Tracker conformance: ${name}`, () => {
     const tracker = make();
     const expName = `conformance-${name}-${Date.now()}`;
@@ -57,11 +66,19 @@ function conformance(name: string, make: () => Tracker, readBack: ReadBackFn, op
 
     it('logs params, > 1000 metric steps, tags, status; reads them back; drops repeated (key, step)', async () => {
       const t0 = 1_700_000_000_000;
-      const info = await tracker.createRun(expId, { runName: 'alpha-gan/colormnist/lr=2e-4', tags: { 'ganstudy.sweep': expName, 'ganstudy.trial_id': 'abc123', 'tmp.to_delete': 'x' } });
+      const info = await tracker.createRun(expId, {
+        runName: 'alpha-gan/colormnist/lr=2e-4',
+        tags: { 'ganstudy.sweep': expName, 'ganstudy.trial_id': 'abc123', 'tmp.to_delete': 'x' },
+      });
       runId = info.runId;
       expect(info.status).toBe('RUNNING');
       await tracker.logParams(runId, { model: 'alpha-gan', lr_g: 2e-4, batch_size: 64, ema: false });
-      const loss: MetricPoint[] = Array.from({ length: N_POINTS }, (_, s) => ({ key: 'train/loss_d', value: curve(s), step: s, timestamp: t0 + s }));
+      const loss: MetricPoint[] = Array.from({ length: N_POINTS }, (_, s) => ({
+        key: 'train/loss_d',
+        value: curve(s),
+        step: s,
+        timestamp: t0 + s,
+      }));
       await tracker.logMetrics(runId, loss.slice(0, 1200));
       await tracker.logMetrics(runId, loss.slice(1200));
       await tracker.logMetrics(runId, [
@@ -86,9 +103,20 @@ function conformance(name: string, make: () => Tracker, readBack: ReadBackFn, op
       await tracker.flush();
 
       const run = await tracker.getRun(runId);
-      expect(run.info).toMatchObject({ runId, experimentId: expId, runName: 'alpha-gan/colormnist/lr=2e-4', status: 'FINISHED', endTime: t0 + 10_000 });
+      expect(run.info).toMatchObject({
+        runId,
+        experimentId: expId,
+        runName: 'alpha-gan/colormnist/lr=2e-4',
+        status: 'FINISHED',
+        endTime: t0 + 10_000,
+      });
       expect(run.params).toEqual({ model: 'alpha-gan', lr_g: '0.0002', batch_size: '64', ema: 'false' });
-      expect(run.tags).toMatchObject({ 'ganstudy.sweep': expName, 'ganstudy.trial_id': 'abc123', 'ganstudy.model': 'alpha-gan', 'mlflow.source.git.commit': 'deadbeef' });
+      expect(run.tags).toMatchObject({
+        'ganstudy.sweep': expName,
+        'ganstudy.trial_id': 'abc123',
+        'ganstudy.model': 'alpha-gan',
+        'mlflow.source.git.commit': 'deadbeef',
+      });
       expect(run.tags['tmp.to_delete']).toBeUndefined();
       expect(run.metrics['train/loss_d']).toBeCloseTo(curve(N_POINTS - 1), 12);
       expect(run.metrics['eval/fid']).toBe(30); // latest step
@@ -97,22 +125,45 @@ function conformance(name: string, make: () => Tracker, readBack: ReadBackFn, op
       expect(hist.map((p) => p.step).sort((a, b) => a - b)).toEqual(Array.from({ length: N_POINTS }, (_, s) => s));
       for (const p of hist) expect(p.value).toBeCloseTo(curve(p.step), 12);
       // MLflow's SQL store (behind the server) clamps ±Infinity to ±Number.MAX_VALUE; NaN stays NaN
-      const nonfinite = (await tracker.getMetricHistory(runId, 'probe/nonfinite')).sort((a, b) => a.step - b.step).map((p) => p.value);
+      const nonfinite = (await tracker.getMetricHistory(runId, 'probe/nonfinite'))
+        .sort((a, b) => a.step - b.step)
+        .map((p) => p.value);
       expect(nonfinite[0]).toBeNaN();
       expect([-Infinity, -Number.MAX_VALUE]).toContain(nonfinite[1]);
-      expect((await tracker.getMetricHistory(runId, 'eval/fid')).map((p) => [p.step, p.value]).sort((a, b) => (a[0] as number) - (b[0] as number))).toEqual([[500, 80.5], [1000, 41.25], [1500, 30]]);
+      expect(
+        (await tracker.getMetricHistory(runId, 'eval/fid'))
+          .map((p) => [p.step, p.value])
+          .sort((a, b) => (a[0] as number) - (b[0] as number)),
+      ).toEqual([
+        [500, 80.5],
+        [1000, 41.25],
+        [1500, 30],
+      ]);
     });
 
     it('resumes a run it did not create without logging a step twice', async () => {
       const other = make(); // a fresh tracker = a restarted trial process
       const t0 = 1_700_000_100_000;
-      await other.logMetrics(runId, Array.from({ length: 40 }, (_, i) => ({ key: 'train/loss_d', value: -1, step: N_POINTS - 20 + i, timestamp: t0 + i })));
+      await other.logMetrics(
+        runId,
+        Array.from({ length: 40 }, (_, i) => ({
+          key: 'train/loss_d',
+          value: -1,
+          step: N_POINTS - 20 + i,
+          timestamp: t0 + i,
+        })),
+      );
       await other.flush();
       const hist = await other.getMetricHistory(runId, 'train/loss_d');
       const steps = hist.map((p) => p.step);
       expect(new Set(steps).size).toBe(steps.length);
       expect(steps.length).toBe(N_POINTS + 20);
-      expect(hist.filter((p) => p.value === -1).map((p) => p.step).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => N_POINTS + i));
+      expect(
+        hist
+          .filter((p) => p.value === -1)
+          .map((p) => p.step)
+          .sort((a, b) => a - b),
+      ).toEqual(Array.from({ length: 20 }, (_, i) => N_POINTS + i));
       await other.close();
     });
 
@@ -120,8 +171,15 @@ function conformance(name: string, make: () => Tracker, readBack: ReadBackFn, op
       await tracker.logArtifact(runId, pngPath, '');
       await tracker.logArtifact(runId, jsonPath, 'config');
       const root = await tracker.listArtifacts(runId);
-      expect(root).toEqual(expect.arrayContaining([{ path: 'samples.png', isDir: false, size: PNG.length }, expect.objectContaining({ path: 'config', isDir: true })]));
-      expect(await tracker.listArtifacts(runId, 'config')).toEqual([{ path: 'config/config.json', isDir: false, size: readFileSync(jsonPath).length }]);
+      expect(root).toEqual(
+        expect.arrayContaining([
+          { path: 'samples.png', isDir: false, size: PNG.length },
+          expect.objectContaining({ path: 'config', isDir: true }),
+        ]),
+      );
+      expect(await tracker.listArtifacts(runId, 'config')).toEqual([
+        { path: 'config/config.json', isDir: false, size: readFileSync(jsonPath).length },
+      ]);
       const out = path.join(scratch, `${name}-dl`, 'samples.png');
       await tracker.downloadArtifact(runId, 'samples.png', out);
       expect(readFileSync(out).equals(PNG)).toBe(true);
@@ -132,7 +190,11 @@ function conformance(name: string, make: () => Tracker, readBack: ReadBackFn, op
     it('searches every page of 60 runs, with tag / param / metric / status filters', async () => {
       const exp = await tracker.getOrCreateExperiment(`${expName}-search`);
       for (let i = 0; i < 60; i++) {
-        const r = await tracker.createRun(exp, { runName: `run-${i}`, tags: { 'ganstudy.trial_id': `t${i}` }, startTime: 1_700_000_000_000 + i });
+        const r = await tracker.createRun(exp, {
+          runName: `run-${i}`,
+          tags: { 'ganstudy.trial_id': `t${i}` },
+          startTime: 1_700_000_000_000 + i,
+        });
         await tracker.logParams(r.runId, { parity: i % 2 === 0 ? 'even' : 'odd' });
         await tracker.logMetrics(r.runId, [{ key: 'eval/score', value: i, step: 0, timestamp: 1 }]);
         if (i < 10) await tracker.setRunStatus(r.runId, 'FINISHED');
@@ -143,10 +205,18 @@ function conformance(name: string, make: () => Tracker, readBack: ReadBackFn, op
       const all = await paged.searchRuns([exp]);
       expect(all).toHaveLength(60);
       expect(new Set(all.map((r) => r.info.runId)).size).toBe(60);
-      expect((await paged.searchRuns([exp], "tags.`ganstudy.trial_id` = 't7'")).map((r) => r.info.runName)).toEqual(['run-7']);
+      expect((await paged.searchRuns([exp], "tags.`ganstudy.trial_id` = 't7'")).map((r) => r.info.runName)).toEqual([
+        'run-7',
+      ]);
       expect(await paged.searchRuns([exp], "params.parity = 'odd'")).toHaveLength(30);
-      expect((await paged.searchRuns([exp], 'metrics.`eval/score` > 50')).map((r) => r.metrics['eval/score']).sort((a, b) => (a as number) - (b as number))).toEqual([51, 52, 53, 54, 55, 56, 57, 58, 59]);
-      expect(await paged.searchRuns([exp], "attributes.status = 'FINISHED' AND params.parity = 'even'")).toHaveLength(5);
+      expect(
+        (await paged.searchRuns([exp], 'metrics.`eval/score` > 50'))
+          .map((r) => r.metrics['eval/score'])
+          .sort((a, b) => (a as number) - (b as number)),
+      ).toEqual([51, 52, 53, 54, 55, 56, 57, 58, 59]);
+      expect(await paged.searchRuns([exp], "attributes.status = 'FINISHED' AND params.parity = 'even'")).toHaveLength(
+        5,
+      );
       if (paged !== tracker) await paged.close();
     });
 
@@ -157,8 +227,12 @@ function conformance(name: string, make: () => Tracker, readBack: ReadBackFn, op
       expect(theirs.params).toEqual(ours.params);
       expect(theirs.tags).toMatchObject(ours.tags);
       for (const key of ['train/loss_d', 'eval/fid']) {
-        const mine = (await tracker.getMetricHistory(runId, key)).map((p) => [p.step, p.value, p.timestamp]).sort((a, b) => (a[0] as number) - (b[0] as number));
-        const got = (theirs.history[key] ?? []).map((p) => [p.step, p.value, p.timestamp]).sort((a, b) => (a[0] as number) - (b[0] as number));
+        const mine = (await tracker.getMetricHistory(runId, key))
+          .map((p) => [p.step, p.value, p.timestamp])
+          .sort((a, b) => (a[0] as number) - (b[0] as number));
+        const got = (theirs.history[key] ?? [])
+          .map((p) => [p.step, p.value, p.timestamp])
+          .sort((a, b) => (a[0] as number) - (b[0] as number));
         expect(got).toEqual(mine);
       }
       expect(theirs.history['train/loss_d']).toHaveLength(N_POINTS + 20);
@@ -172,19 +246,37 @@ function conformance(name: string, make: () => Tracker, readBack: ReadBackFn, op
 const serverUri = inject('mlflowUri');
 const restJournal = path.join(scratch, 'journal-rest');
 
+/** The parts of MLflow's REST answers (runs/get, metrics/get-history) that the read-back uses. */
+interface RestAnswer {
+  run: {
+    info: { status: string };
+    data: {
+      metrics: { key: string }[];
+      params?: { key: string; value: string }[];
+      tags?: { key: string; value: string }[];
+    };
+  };
+  metrics: unknown[];
+}
+
 async function restReadBack(runId: string, server = serverUri): Promise<ReadBack> {
-  const get = async (endpoint: string, q: Record<string, string>): Promise<any> => {
+  const get = async (endpoint: string, q: Record<string, string>): Promise<RestAnswer> => {
     const res = await fetch(`${server}/api/2.0/mlflow/${endpoint}?${new URLSearchParams(q)}`);
     expect(res.ok).toBe(true);
-    return res.json();
+    return (await res.json()) as RestAnswer;
   };
   const { run } = await get('runs/get', { run_id: runId });
   const history: ReadBack['history'] = {};
   for (const m of run.data.metrics as { key: string }[]) {
     const h = await get('metrics/get-history', { run_id: runId, metric_key: m.key, max_results: '25000' });
-    history[m.key] = (h.metrics as { step: number | string; value: number; timestamp: number | string }[]).map((p) => ({ step: Number(p.step), value: p.value, timestamp: Number(p.timestamp) }));
+    history[m.key] = (h.metrics as { step: number | string; value: number; timestamp: number | string }[]).map((p) => ({
+      step: Number(p.step),
+      value: p.value,
+      timestamp: Number(p.timestamp),
+    }));
   }
-  const kv = (xs: { key: string; value: string }[] = []): Record<string, string> => Object.fromEntries(xs.map((x) => [x.key, x.value]));
+  const kv = (xs: { key: string; value: string }[] = []): Record<string, string> =>
+    Object.fromEntries(xs.map((x) => [x.key, x.value]));
   return { params: kv(run.data.params), tags: kv(run.data.tags), status: run.info.status, history };
 }
 
@@ -285,7 +377,10 @@ describe('the local server of a database URI', () => {
     let alive = true;
     while (alive && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 500));
-      alive = await fetch(`${uri}/health`, { signal: AbortSignal.timeout(1000) }).then(() => true, () => false);
+      alive = await fetch(`${uri}/health`, { signal: AbortSignal.timeout(1000) }).then(
+        () => true,
+        () => false,
+      );
     }
     expect(alive).toBe(false);
   }, 120_000);
@@ -295,17 +390,25 @@ describe('tracking URI (design.md)', () => {
   it('http(s) is a server; a database URI gets a local server; unset is sqlite:///mlflow.db with ./mlartifacts', () => {
     expect(resolveTrackingUri('http://127.0.0.1:5000/')).toEqual({ kind: 'server', uri: 'http://127.0.0.1:5000' });
     expect(resolveTrackingUri('sqlite:///x/m.db', '/w')).toEqual({
-      kind: 'database', uri: 'sqlite:////w/x/m.db', sqliteFile: '/w/x/m.db', artifactsDestination: '/w/x/mlartifacts',
+      kind: 'database',
+      uri: 'sqlite:////w/x/m.db',
+      sqliteFile: '/w/x/m.db',
+      artifactsDestination: '/w/x/mlartifacts',
     });
     expect(resolveTrackingUri('sqlite:////abs/m.db', '/w').uri).toBe('sqlite:////abs/m.db');
     expect(resolveTrackingUri('postgresql://u:p@db:5432/mlflow', '/w')).toEqual({
-      kind: 'database', uri: 'postgresql://u:p@db:5432/mlflow', artifactsDestination: '/w/mlartifacts',
+      kind: 'database',
+      uri: 'postgresql://u:p@db:5432/mlflow',
+      artifactsDestination: '/w/mlartifacts',
     });
     const saved = process.env.MLFLOW_TRACKING_URI;
     delete process.env.MLFLOW_TRACKING_URI;
     try {
       expect(resolveTrackingUri(undefined, '/w')).toEqual({
-        kind: 'database', uri: 'sqlite:////w/mlflow.db', sqliteFile: '/w/mlflow.db', artifactsDestination: '/w/mlartifacts',
+        kind: 'database',
+        uri: 'sqlite:////w/mlflow.db',
+        sqliteFile: '/w/mlflow.db',
+        artifactsDestination: '/w/mlartifacts',
       });
     } finally {
       if (saved !== undefined) process.env.MLFLOW_TRACKING_URI = saved;
@@ -362,7 +465,12 @@ describe('outage drill', () => {
       const tracker = new MlflowRestTracker(server.uri, { journalDir, flushMaxWaitMs: 120_000 });
       const exp = await tracker.getOrCreateExperiment('drill');
       const { runId } = await tracker.createRun(exp, { runName: 'drill' });
-      const pt = (s: number): MetricPoint => ({ key: 'train/loss_g', value: s / 7, step: s, timestamp: 1_700_000_000_000 + s });
+      const pt = (s: number): MetricPoint => ({
+        key: 'train/loss_g',
+        value: s / 7,
+        step: s,
+        timestamp: 1_700_000_000_000 + s,
+      });
       for (let s = 0; s < 100; s++) await tracker.logMetrics(runId, [pt(s)]);
       await tracker.flush();
       killUvicornOnPort(server.uri);
@@ -424,10 +532,25 @@ afterAll(() => {
     const q = (f: number): number => lat[Math.min(lat.length - 1, Math.floor(f * lat.length))] as number;
     const reqs = trackers.reduce((a, t) => a + t.stats.requests, 0);
     const pts = trackers.reduce((a, t) => a + t.stats.metrics, 0);
-    console.log(`log-batch latency over ${reqs} requests (${pts} metrics): median ${q(0.5).toFixed(1)} ms, p90 ${q(0.9).toFixed(1)} ms, max ${q(1).toFixed(1)} ms`);
-    for (const [lo, hi] of [[1, 10], [11, 999], [1000, 1000]] as const) {
-      const sel = trackers.flatMap((t) => t.stats.latenciesMs.filter((_, i) => (t.stats.entities[i] as number) >= lo && (t.stats.entities[i] as number) <= hi)).sort((a, b) => a - b);
-      if (sel.length) console.log(`  ${lo}-${hi} entities: ${sel.length} requests, median ${(sel[Math.floor(sel.length / 2)] as number).toFixed(1)} ms`);
+    console.log(
+      `log-batch latency over ${reqs} requests (${pts} metrics): median ${q(0.5).toFixed(1)} ms, p90 ${q(0.9).toFixed(1)} ms, max ${q(1).toFixed(1)} ms`,
+    );
+    for (const [lo, hi] of [
+      [1, 10],
+      [11, 999],
+      [1000, 1000],
+    ] as const) {
+      const sel = trackers
+        .flatMap((t) =>
+          t.stats.latenciesMs.filter(
+            (_, i) => (t.stats.entities[i] as number) >= lo && (t.stats.entities[i] as number) <= hi,
+          ),
+        )
+        .sort((a, b) => a - b);
+      if (sel.length)
+        console.log(
+          `  ${lo}-${hi} entities: ${sel.length} requests, median ${(sel[Math.floor(sel.length / 2)] as number).toFixed(1)} ms`,
+        );
     }
   }
 });

@@ -18,7 +18,15 @@ import { tf } from '../src/backend/index.js';
 import { loadDataset, type Dataset, type DatasetSplit } from '../src/data/index.js';
 import { createModel, defaultHyperparameters } from '../src/models/index.js';
 import type { GanModel, Losses, ModelHyperparameters, ModelName } from '../src/models/types.js';
-import { latestCheckpoint, meanLosses, rowsPerStep, stepsFor, train, TRAINER_STATE_FILE, type TrainFor } from '../src/train/index.js';
+import {
+  latestCheckpoint,
+  meanLosses,
+  rowsPerStep,
+  stepsFor,
+  train,
+  TRAINER_STATE_FILE,
+  type TrainFor,
+} from '../src/train/index.js';
 import type { TrainEvent, TrainOptions } from '../src/train/types.js';
 import { createProgressLine, formatDuration } from '../src/cli/progress.js';
 
@@ -177,8 +185,13 @@ describe('checkpoints, samples, progress, memory', () => {
     expect(r.events.filter((e) => e.type === 'checkpoint').map((e) => e.step)).toEqual([2, 4, 6, 7]);
     const names = fs.readdirSync(path.join(dir, 'checkpoints')).sort();
     expect(names).toEqual(['step-6', 'step-7']);
-    for (const f of ['model.json', 'weights.bin', TRAINER_STATE_FILE]) expect(fs.existsSync(path.join(dir, 'checkpoints', 'step-7', f))).toBe(true);
-    const state = JSON.parse(fs.readFileSync(path.join(dir, 'checkpoints', 'step-7', TRAINER_STATE_FILE), 'utf8')) as { step: number; nextBatch: number; rowsPerStep: number };
+    for (const f of ['model.json', 'weights.bin', TRAINER_STATE_FILE])
+      expect(fs.existsSync(path.join(dir, 'checkpoints', 'step-7', f))).toBe(true);
+    const state = JSON.parse(fs.readFileSync(path.join(dir, 'checkpoints', 'step-7', TRAINER_STATE_FILE), 'utf8')) as {
+      step: number;
+      nextBatch: number;
+      rowsPerStep: number;
+    };
     expect(state).toMatchObject({ step: 7, nextBatch: 7, rowsPerStep: 8 });
     expect(await latestCheckpoint(dir)).toEqual({ step: 7, dir: path.join(dir, 'checkpoints', 'step-7') });
     // an incomplete folder (no trainer state, as after a crash mid-write) is not a checkpoint
@@ -201,7 +214,9 @@ describe('checkpoints, samples, progress, memory', () => {
   it('progress events carry window means, rates and an ETA that reaches 0', async () => {
     const perStep = await run(tinyModel('dcgan', 10), freshDir('prog-1'), 6);
     const windowed = await run(tinyModel('dcgan', 10), freshDir('prog-3'), 6, { logEvery: 3 });
-    const progress = windowed.events.filter((e): e is Extract<TrainEvent, { type: 'progress' }> => e.type === 'progress');
+    const progress = windowed.events.filter(
+      (e): e is Extract<TrainEvent, { type: 'progress' }> => e.type === 'progress',
+    );
     expect(progress.map((e) => e.step)).toEqual([3, 6]);
     for (const e of progress) {
       expect(e.totalSteps).toBe(6);
@@ -241,7 +256,11 @@ describe('checkpoints, samples, progress, memory', () => {
 
 describe('budgets and work counters', () => {
   const B = 64;
-  const hpOf = (model: ModelName, hp: Partial<ModelHyperparameters> = {}) => ({ ...defaultHyperparameters(model), batchSize: B, ...hp });
+  const hpOf = (model: ModelName, hp: Partial<ModelHyperparameters> = {}) => ({
+    ...defaultHyperparameters(model),
+    batchSize: B,
+    ...hp,
+  });
   // steps = ceil(amount / work per step); work per step from each model's schedule (nG, nD, rows per step)
   const table: [ModelName, Partial<ModelHyperparameters>, TrainFor, number][] = [
     ['dcgan', {}, { unit: 'generator_updates', amount: 200_000 }, 200_000],
@@ -283,12 +302,20 @@ describe('budgets and work counters', () => {
   }
 
   const discriminatorOf: Record<ModelName, string> = { dcgan: 'D', 'wgan-gp': 'D', age: 'E', 'alpha-gan': 'D' };
-  const cases: [ModelName, Partial<ModelHyperparameters>][] = [['dcgan', {}], ['wgan-gp', {}], ['age', {}], ['alpha-gan', { nG: 3 }]];
+  const cases: [ModelName, Partial<ModelHyperparameters>][] = [
+    ['dcgan', {}],
+    ['wgan-gp', {}],
+    ['age', {}],
+    ['alpha-gan', { nG: 3 }],
+  ];
   for (const [model, hp] of cases) {
     it(`${model} ${JSON.stringify(hp)}: progress events count the optimizers' updates and the rows drawn`, async () => {
       const m = tinyModel(model, 12, hp);
       const seen = { rows: 0 };
-      const { events } = await run(m, freshDir(`counts-${model}`), 4, { logEvery: 2, data: countingSplit(data.train, seen) });
+      const { events } = await run(m, freshDir(`counts-${model}`), 4, {
+        logEvery: 2,
+        data: countingSplit(data.train, seen),
+      });
       const progress = events.filter((e): e is Extract<TrainEvent, { type: 'progress' }> => e.type === 'progress');
       expect(progress.map((e) => e.step)).toEqual([2, 4]);
       // independent: the optimizers' own iteration counters, and the rows the data stream handed out
@@ -321,7 +348,9 @@ describe('progress line', () => {
     const line = createProgressLine({ write: (s: string) => (out += s), isTTY: false });
     line(progress);
     line({ ...progress, step: 400, etaSec: 0 });
-    expect(out).toBe('step 120/400 (30%) d=0.693 g=1.21 | 3.4 it/s | ETA 1m22s\nstep 400/400 (100%) d=0.693 g=1.21 | 3.4 it/s | ETA 0s\n');
+    expect(out).toBe(
+      'step 120/400 (30%) d=0.693 g=1.21 | 3.4 it/s | ETA 1m22s\nstep 400/400 (100%) d=0.693 g=1.21 | 3.4 it/s | ETA 0s\n',
+    );
   });
 
   it('rewrites one line on a TTY and ends it at the last step', () => {
@@ -329,7 +358,9 @@ describe('progress line', () => {
     const line = createProgressLine({ write: (s: string) => (out += s), isTTY: true });
     line(progress);
     line({ ...progress, step: 400, etaSec: 0 });
-    expect(out).toBe('\rstep 120/400 (30%) d=0.693 g=1.21 | 3.4 it/s | ETA 1m22s\x1b[K\rstep 400/400 (100%) d=0.693 g=1.21 | 3.4 it/s | ETA 0s\x1b[K\n');
+    expect(out).toBe(
+      '\rstep 120/400 (30%) d=0.693 g=1.21 | 3.4 it/s | ETA 1m22s\x1b[K\rstep 400/400 (100%) d=0.693 g=1.21 | 3.4 it/s | ETA 0s\x1b[K\n',
+    );
     expect([formatDuration(45), formatDuration(3725)]).toEqual(['45s', '1h02m']);
   });
 });
@@ -344,7 +375,22 @@ describe('ganstudy train (CLI)', () => {
 
   it('trains a tiny job end to end, then resumes it with more steps', () => {
     const out = freshDir('cli');
-    const common = ['--model', 'dcgan', '--dataset', 'synthetic', '--out', out, '--width', '0.125', '--batch-size', '8', '--z-dim', '16', '--log-every', '2'];
+    const common = [
+      '--model',
+      'dcgan',
+      '--dataset',
+      'synthetic',
+      '--out',
+      out,
+      '--width',
+      '0.125',
+      '--batch-size',
+      '8',
+      '--z-dim',
+      '16',
+      '--log-every',
+      '2',
+    ];
     const first = cli([...common, '--steps', '4', '--sample-every', '2', '--checkpoint-every', '2']);
     expect(first.status, first.stderr).toBe(0);
     expect(JSON.parse(first.stdout.trim())).toMatchObject({ status: 'finished', step: 4, resumedFrom: null });

@@ -149,7 +149,10 @@ describe('a trial selects on validation and scores the selection once on test (r
       const val: Record<string, [number, number][]> = {};
       for (const m of ['ms_ssim', 'ms_ssim_real', 'critic_w', 'critic_w_train', 'critic_w_real']) {
         val[m] = byStep(await history(`val/${m}`));
-        expect(val[m].map(([s]) => s), `val/${m}`).toEqual([4, 8, 12]);
+        expect(
+          val[m].map(([s]) => s),
+          `val/${m}`,
+        ).toEqual([4, 8, 12]);
       }
       // the same validation draws at every step: the real reference does not move
       expect(new Set(val.ms_ssim_real.map(([, v]) => v)).size).toBe(1);
@@ -173,7 +176,10 @@ describe('a trial selects on validation and scores the selection once on test (r
       expect(run.tags['ganstudy.selected_step']).toBe(String(selected));
       expect(run.tags['ganstudy.selection_metric']).toBe('critic_w');
       for (const m of ['ms_ssim', 'ms_ssim_real', 'critic_w', 'critic_w_train']) {
-        expect((await history(`test/${m}`)).map((p) => p.step), `test/${m}`).toEqual([selected]);
+        expect(
+          (await history(`test/${m}`)).map((p) => p.step),
+          `test/${m}`,
+        ).toEqual([selected]);
       }
       // the critic trains on validation in both evaluations but is scored on a different split with other samples
       const testCritic = (await history('test/critic_w'))[0].value;
@@ -246,13 +252,20 @@ describe('a trial selects on validation and scores the selection once on test (r
       const run = await tracker.getRun(second.runId);
       // each step scored once on validation across the two processes; the step-8 checkpoint is gone from
       // checkpoints/ but was kept, and it is the one scored on test
-      expect(byStep(await tracker.getMetricHistory(run.info.runId, 'val/critic_w')).map(([st]) => st)).toEqual([4, 8, 12]);
+      expect(byStep(await tracker.getMetricHistory(run.info.runId, 'val/critic_w')).map(([st]) => st)).toEqual([
+        4, 8, 12,
+      ]);
       expect(run.metrics.best_critic_w_step).toBe(8);
       expect(run.tags['ganstudy.selected_step']).toBe('8');
       expect(existsSync(path.join(dir, 'checkpoints', 'step-8'))).toBe(false);
       const test = await tracker.getMetricHistory(run.info.runId, 'test/critic_w');
       expect(test.map((p) => p.step)).toEqual([8]);
-      const rescored = await rescore(trial, path.join(dir, 'selected', 'checkpoint'), 'test', evaluationSeeds(trial.seed).test);
+      const rescored = await rescore(
+        trial,
+        path.join(dir, 'selected', 'checkpoint'),
+        'test',
+        evaluationSeeds(trial.seed).test,
+      );
       expect(test[0].value).toBeCloseTo(rescored.scores.critic_w, 6);
     } finally {
       await tracker.close();
@@ -310,7 +323,10 @@ describe('refine ranks settings by validation scores only (runs planted in the M
     try {
       const experimentId = await tracker.getOrCreateExperiment(spec.name);
       for (const t of phase1) {
-        const info = await tracker.createRun(experimentId, { runName: t.runName, tags: { 'ganstudy.trial_id': t.trialId } });
+        const info = await tracker.createRun(experimentId, {
+          runName: t.runName,
+          tags: { 'ganstudy.trial_id': t.trialId },
+        });
         const v = val[t.hp.lrG][t.seed - 1];
         const now = Date.now();
         const points: MetricPoint[] = [

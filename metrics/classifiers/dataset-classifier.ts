@@ -68,7 +68,13 @@ function labelKind(dataset: LabelledImageData): string {
   return 'class';
 }
 
-export function datasetClassifierKey(dataset: LabelledImageData, steps: number, batchSize: number, seed: number, lr: number): string {
+export function datasetClassifierKey(
+  dataset: LabelledImageData,
+  steps: number,
+  batchSize: number,
+  seed: number,
+  lr: number,
+): string {
   const identity = {
     dataset: dataset.name,
     source: dataset.source,
@@ -84,7 +90,10 @@ export function datasetClassifierKey(dataset: LabelledImageData, steps: number, 
 }
 
 /** Trains (or loads from the cache) the classifier for `dataset`. */
-export async function getDatasetClassifier(dataset: LabelledImageData, options: DatasetClassifierOptions): Promise<DatasetClassifier> {
+export async function getDatasetClassifier(
+  dataset: LabelledImageData,
+  options: DatasetClassifierOptions,
+): Promise<DatasetClassifier> {
   const parsed = OptionsSchema.safeParse(options);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -130,7 +139,9 @@ export async function getDatasetClassifier(dataset: LabelledImageData, options: 
     trainSeconds: (performance.now() - t0) / 1000,
     networkVersion: NETWORK_VERSION,
   };
-  o.onProgress?.(`classifier ${name}: trained in ${meta.trainSeconds.toFixed(1)} s, held-out accuracy ${accuracy.toFixed(4)}`);
+  o.onProgress?.(
+    `classifier ${name}: trained in ${meta.trainSeconds.toFixed(1)} s, held-out accuracy ${accuracy.toFixed(4)}`,
+  );
   await saveAtomically(model, meta, dir);
   return wrap(model, meta, false);
 }
@@ -140,11 +151,20 @@ function buildNetwork(shape: readonly [number, number, number], numClasses: numb
   const init = () => tf.initializers.glorotUniform({ seed: rng.seed() });
   const input = tf.input({ shape: [...shape] });
   const conv = (filters: number) =>
-    tf.layers.conv2d({ filters, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: init() });
+    tf.layers.conv2d({
+      filters,
+      kernelSize: 3,
+      strides: 2,
+      padding: 'same',
+      activation: 'relu',
+      kernelInitializer: init(),
+    });
   let h = conv(32).apply(input);
   h = conv(64).apply(h);
   h = tf.layers.flatten().apply(h);
-  const features = tf.layers.dense({ units: 128, activation: 'relu', kernelInitializer: init(), name: FEATURES_LAYER }).apply(h);
+  const features = tf.layers
+    .dense({ units: 128, activation: 'relu', kernelInitializer: init(), name: FEATURES_LAYER })
+    .apply(h);
   const logits = tf.layers.dense({ units: numClasses, kernelInitializer: init(), name: 'logits' }).apply(features);
   return tf.model({ inputs: input, outputs: logits as ReturnType<typeof tf.input> });
 }
@@ -177,7 +197,8 @@ function trainNetwork(
       }, true);
       if (step % every === 0 || step === steps) {
         last = lossT!.dataSync()[0];
-        if (!Number.isFinite(last)) throw new Error(`getDatasetClassifier: the training loss became ${last} at step ${step}`);
+        if (!Number.isFinite(last))
+          throw new Error(`getDatasetClassifier: the training loss became ${last} at step ${step}`);
         progress(step, last);
       }
       tf.dispose([x, y, lossT!]);
@@ -195,7 +216,9 @@ function evaluateAccuracy(model: LayersModel, split: ImageSplit, batchSize = 500
     const idx = Int32Array.from({ length: Math.min(batchSize, split.size - start) }, (_, i) => start + i);
     const { x, y } = split.batch(idx, start);
     if (!y) throw new Error(`getDatasetClassifier: the test split has no labels`);
-    const hits = tf.tidy(() => (model.predict(x, { batchSize: x.shape[0] }) as Tensor2D).argMax(1).equal(y.toInt()).sum().dataSync()[0]);
+    const hits = tf.tidy(
+      () => (model.predict(x, { batchSize: x.shape[0] }) as Tensor2D).argMax(1).equal(y.toInt()).sum().dataSync()[0],
+    );
     correct += hits;
     tf.dispose([x, y]);
   }
@@ -203,11 +226,16 @@ function evaluateAccuracy(model: LayersModel, split: ImageSplit, batchSize = 500
 }
 
 function wrap(model: LayersModel, meta: DatasetClassifierMeta, fromCache: boolean): DatasetClassifier {
-  const featureModel = tf.model({ inputs: model.inputs, outputs: model.getLayer(FEATURES_LAYER).output as ReturnType<typeof tf.input> });
+  const featureModel = tf.model({
+    inputs: model.inputs,
+    outputs: model.getLayer(FEATURES_LAYER).output as ReturnType<typeof tf.input>,
+  });
   const check = (x: Tensor4D): void => {
     const [, h, w, c] = x.shape;
     if (x.rank !== 4 || h !== meta.shape[0] || w !== meta.shape[1] || c !== meta.shape[2]) {
-      throw new Error(`classifier ${meta.name}: expects images of shape [n, ${meta.shape.join(', ')}]; got [${x.shape.join(', ')}]`);
+      throw new Error(
+        `classifier ${meta.name}: expects images of shape [n, ${meta.shape.join(', ')}]; got [${x.shape.join(', ')}]`,
+      );
     }
   };
   return {
@@ -239,7 +267,9 @@ async function loadCached(dir: string): Promise<{ model: LayersModel; meta: Data
   const metaFile = path.join(dir, 'meta.json');
   const parsed = MetaSchema.safeParse(JSON.parse(await readFile(metaFile, 'utf8')));
   if (!parsed.success || parsed.data.networkVersion !== NETWORK_VERSION) {
-    throw new Error(`getDatasetClassifier: the cache entry ${metaFile} is unreadable or stale; delete ${dir} and run again`);
+    throw new Error(
+      `getDatasetClassifier: the cache entry ${metaFile} is unreadable or stale; delete ${dir} and run again`,
+    );
   }
   const model = await tf.loadLayersModel(`file://${path.join(dir, 'model.json')}`);
   return { model, meta: parsed.data };

@@ -23,8 +23,12 @@ import type { Classifier } from './types.js';
 type IOHandler = ReturnType<typeof tf.io.fileSystem>;
 
 /** Turns a local directory / model.json path into an IOHandler; leaves http(s) and file:// URLs as they are. */
-async function resolveModelSource(pathOrUrl: string, what: string): Promise<{ source: string | IOHandler; label: string }> {
-  if (/^https?:\/\//i.test(pathOrUrl) || pathOrUrl.startsWith('file://')) return { source: pathOrUrl, label: pathOrUrl };
+async function resolveModelSource(
+  pathOrUrl: string,
+  what: string,
+): Promise<{ source: string | IOHandler; label: string }> {
+  if (/^https?:\/\//i.test(pathOrUrl) || pathOrUrl.startsWith('file://'))
+    return { source: pathOrUrl, label: pathOrUrl };
   const abs = path.resolve(pathOrUrl);
   let file = abs;
   try {
@@ -44,10 +48,15 @@ function toNetworkInput(x: Tensor4D, size: number, range: readonly [number, numb
   return tf.tidy(() => {
     let rgb: Tensor4D = x;
     if (x.shape[3] === 1) rgb = tf.tile(x, [1, 1, 1, 3]);
-    else if (x.shape[3] !== 3) throw new Error(`classifier input: images must have 1 or 3 channels; got shape [${x.shape.join(', ')}]`);
-    const resized = rgb.shape[1] === size && rgb.shape[2] === size ? rgb : tf.image.resizeBilinear(rgb, [size, size], true);
+    else if (x.shape[3] !== 3)
+      throw new Error(`classifier input: images must have 1 or 3 channels; got shape [${x.shape.join(', ')}]`);
+    const resized =
+      rgb.shape[1] === size && rgb.shape[2] === size ? rgb : tf.image.resizeBilinear(rgb, [size, size], true);
     const [lo, hi] = range;
-    return resized.add(1).mul((hi - lo) / 2).add(lo) as Tensor4D;
+    return resized
+      .add(1)
+      .mul((hi - lo) / 2)
+      .add(lo) as Tensor4D;
   });
 }
 
@@ -78,8 +87,7 @@ export async function loadMobileNetClassifier(pathOrUrl: string, options: Mobile
   const { source, label } = await resolveModelSource(pathOrUrl, 'loadMobileNetClassifier');
   // the package maps [0, 255] to the model's inputRange itself ([-1, 1] is its default for custom models)
   const net = await mobilenet.load({ version, alpha, modelUrl: source as never, inputRange });
-  const toPixels = (x: Tensor4D): Tensor4D =>
-    tf.tidy(() => toNetworkInput(x, MOBILENET_SIZE, [0, 255]));
+  const toPixels = (x: Tensor4D): Tensor4D => tf.tidy(() => toNetworkInput(x, MOBILENET_SIZE, [0, 255]));
   const name = `mobilenet-v${version}-${alpha.toFixed(2)}@${label}`;
   const model = (net as unknown as { model?: GraphModel }).model;
   return {
@@ -107,7 +115,9 @@ const GraphModelOptionsSchema = z.object({
   /** side length the network expects (Inception-v3: 299; MobileNet: 224) */
   inputSize: z.number().int().positive(),
   /** value range the network expects, e.g. [-1, 1] for Keras/TF-Hub Inception-v3, [0, 255] for the 2015 graph */
-  inputRange: z.tuple([z.number(), z.number()]).refine(([lo, hi]) => hi > lo, 'inputRange must be [low, high] with high > low'),
+  inputRange: z
+    .tuple([z.number(), z.number()])
+    .refine(([lo, hi]) => hi > lo, 'inputRange must be [low, high] with high > low'),
   /** node whose output holds the class scores; default: the model's (first) output */
   probsNode: z.string().min(1).optional(),
   /** whether that node already holds probabilities (softmax) rather than logits */
@@ -122,7 +132,10 @@ const GraphModelOptionsSchema = z.object({
 export type GraphModelClassifierOptions = z.input<typeof GraphModelOptionsSchema>;
 
 /** Any TF.js graph model (e.g. a user-converted Inception-v3) as a classifier. */
-export async function loadGraphModelClassifier(pathOrUrl: string, options: GraphModelClassifierOptions): Promise<Classifier> {
+export async function loadGraphModelClassifier(
+  pathOrUrl: string,
+  options: GraphModelClassifierOptions,
+): Promise<Classifier> {
   const parsed = GraphModelOptionsSchema.safeParse(options);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -152,7 +165,9 @@ export async function loadGraphModelClassifier(pathOrUrl: string, options: Graph
       tf.tidy(() => run(tf.zeros([1, o.inputSize, o.inputSize, 3]) as Tensor4D, o.featuresNode));
     } catch (e) {
       model.dispose();
-      throw new Error(`loadGraphModelClassifier: featuresNode '${o.featuresNode}' cannot be evaluated: ${(e as Error).message}`);
+      throw new Error(
+        `loadGraphModelClassifier: featuresNode '${o.featuresNode}' cannot be evaluated: ${(e as Error).message}`,
+      );
     }
   }
   return {

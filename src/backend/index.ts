@@ -38,7 +38,8 @@ async function loadFirstAvailable(): Promise<Loaded> {
       return { tf, kind: 'tensorflow-gpu', packageName: '@tensorflow/tfjs-node-gpu', loadErrors };
     } catch (e) {
       // not installed is the normal case on a machine without CUDA; a broken install is worth reporting
-      if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') loadErrors.push(`@tensorflow/tfjs-node-gpu: ${firstLine(e)}`);
+      if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND')
+        loadErrors.push(`@tensorflow/tfjs-node-gpu: ${firstLine(e)}`);
     }
   }
   if (process.env.GANSTUDY_BACKEND !== 'cpu-js') {

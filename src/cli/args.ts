@@ -29,8 +29,12 @@ export const COMMON_FLAGS = {
 export const TRACKING_FLAG = { 'tracking-uri': { type: 'string' } } as const satisfies FlagSpecs;
 
 type Value<S extends FlagSpec> = S['type'] extends 'boolean'
-  ? S['multiple'] extends true ? boolean[] : boolean
-  : S['multiple'] extends true ? string[] : string;
+  ? S['multiple'] extends true
+    ? boolean[]
+    : boolean
+  : S['multiple'] extends true
+    ? string[]
+    : string;
 
 export type ParsedFlags<S extends FlagSpecs> = { [K in keyof S]?: Value<S[K]> } & { help?: boolean; verbose?: boolean };
 

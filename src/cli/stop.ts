@@ -63,7 +63,9 @@ function parentOf(pid: number): number | undefined {
 
 function startedByNpm(pid: number): boolean {
   try {
-    return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').some((kv) => kv.startsWith('npm_lifecycle_event='));
+    return readFileSync(`/proc/${pid}/environ`, 'utf8')
+      .split('\0')
+      .some((kv) => kv.startsWith('npm_lifecycle_event='));
   } catch {
     return false;
   }

@@ -16,8 +16,26 @@ const SIDE = 32;
 const PLANE = SIDE * SIDE;
 const RECORD = 1 + 3 * PLANE;
 const RECORDS_PER_FILE = 10_000;
-export const CIFAR10_FILES = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin', 'test_batch.bin'] as const;
-export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'] as const;
+export const CIFAR10_FILES = [
+  'data_batch_1.bin',
+  'data_batch_2.bin',
+  'data_batch_3.bin',
+  'data_batch_4.bin',
+  'data_batch_5.bin',
+  'test_batch.bin',
+] as const;
+export const CIFAR10_CLASSES = [
+  'airplane',
+  'automobile',
+  'bird',
+  'cat',
+  'deer',
+  'dog',
+  'frog',
+  'horse',
+  'ship',
+  'truck',
+] as const;
 
 function help(dir: string): string {
   return `Download the CIFAR-10 binary version (cifar-10-binary.tar.gz) from https://www.cs.toronto.edu/~kriz/cifar.html and extract it so that ${path.join(dir, 'data_batch_1.bin')} … test_batch.bin exist (\`tar xzf cifar-10-binary.tar.gz\` makes cifar-10-batches-bin/; pass that folder or its parent as dir).`;
@@ -29,22 +47,36 @@ function resolveDir(dir: string): string {
     throw new Error(`CIFAR-10 directory ${dir} does not exist. ${help(dir)}`);
   }
   const nested = path.join(dir, 'cifar-10-batches-bin');
-  if (!fs.existsSync(path.join(dir, CIFAR10_FILES[0])) && fs.existsSync(path.join(nested, CIFAR10_FILES[0]))) return nested;
+  if (!fs.existsSync(path.join(dir, CIFAR10_FILES[0])) && fs.existsSync(path.join(nested, CIFAR10_FILES[0])))
+    return nested;
   return dir;
 }
 
-function readBatchFile(file: string, limit: number, images: Uint8Array, labels: Uint8Array, at: number, helpText: string): number {
-  if (!fs.existsSync(file)) throw new Error(`CIFAR-10 file ${file} is missing (expected ${RECORDS_PER_FILE * RECORD} bytes). ${helpText}`);
+function readBatchFile(
+  file: string,
+  limit: number,
+  images: Uint8Array,
+  labels: Uint8Array,
+  at: number,
+  helpText: string,
+): number {
+  if (!fs.existsSync(file))
+    throw new Error(`CIFAR-10 file ${file} is missing (expected ${RECORDS_PER_FILE * RECORD} bytes). ${helpText}`);
   const size = fs.statSync(file).size;
   if (size !== RECORDS_PER_FILE * RECORD) {
-    throw new Error(`CIFAR-10 file ${file} has ${size} bytes, expected ${RECORDS_PER_FILE * RECORD} (${RECORDS_PER_FILE} records × ${RECORD} bytes); it is truncated or not the binary version. ${helpText}`);
+    throw new Error(
+      `CIFAR-10 file ${file} has ${size} bytes, expected ${RECORDS_PER_FILE * RECORD} (${RECORDS_PER_FILE} records × ${RECORD} bytes); it is truncated or not the binary version. ${helpText}`,
+    );
   }
   const buf = fs.readFileSync(file);
   const n = Math.min(RECORDS_PER_FILE, limit);
   for (let r = 0; r < n; r++) {
     const rec = r * RECORD;
     const label = buf[rec];
-    if (label > 9) throw new Error(`CIFAR-10 file ${file}: record ${r} has label ${label}, expected 0..9; the file is corrupt. ${helpText}`);
+    if (label > 9)
+      throw new Error(
+        `CIFAR-10 file ${file}: record ${r} has label ${label}, expected 0..9; the file is corrupt. ${helpText}`,
+      );
     labels[at + r] = label;
     const dst = (at + r) * 3 * PLANE;
     for (let p = 0; p < PLANE; p++) {
@@ -69,10 +101,20 @@ export function loadCifar10(spec: Cifar10Spec): Dataset {
   const seed = spec.seed ?? 0;
   const validation = Math.min(spec.validationSize ?? Math.round(nTrain / 10), nTrain - 1);
   const carved = splitRows(nTrain, deriveSeed(seed, 0x43494641), validation, 0);
-  const rows: Record<SplitName, Int32Array> = { train: carved.train, validation: carved.validation, test: range(nTrain, total) };
+  const rows: Record<SplitName, Int32Array> = {
+    train: carved.train,
+    validation: carved.validation,
+    test: range(nTrain, total),
+  };
   const shape = [SIDE, SIDE, 3] as const;
   const split = (name: SplitName) =>
-    createSplit({ name, size: rows[name].length, shape, hasLabels: true, render: uint8Renderer(images, 3 * PLANE, rows[name], labels) });
+    createSplit({
+      name,
+      size: rows[name].length,
+      shape,
+      hasLabels: true,
+      render: uint8Renderer(images, 3 * PLANE, rows[name], labels),
+    });
   return {
     name: 'cifar10',
     shape,

@@ -69,7 +69,8 @@ function stackedRenderer(store: GrayDigits, rows: Int32Array): Renderer {
         const src = channels[c] * PIXELS;
         for (let p = 0; p < PIXELS; p++) out[base + p * 3 + c] = BYTE_TO_UNIT[store.images[src + p]];
       }
-      if (labels) labels[i] = 100 * store.labels[channels[0]] + 10 * store.labels[channels[1]] + store.labels[channels[2]];
+      if (labels)
+        labels[i] = 100 * store.labels[channels[0]] + 10 * store.labels[channels[1]] + store.labels[channels[2]];
     }
   };
 }

@@ -62,7 +62,8 @@ export function listImages(dir: string, help = FOLDER_HELP): ImageFile[] {
   };
   walk('');
   out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
-  if (out.length === 0) throw new Error(`image directory ${dir} contains no images (${IMAGE_EXTENSIONS.join(', ')}). ${help}`);
+  if (out.length === 0)
+    throw new Error(`image directory ${dir} contains no images (${IMAGE_EXTENSIONS.join(', ')}). ${help}`);
   return out;
 }
 
@@ -94,12 +95,15 @@ export async function decodeImage(file: string, size: number, crop: CropMode): P
     });
     if (crop === 'age') {
       const h = Math.round((size * 78) / 64);
-      img = img.resize(size, h, { fit: 'fill' }).extract({ left: 0, top: Math.round((7 * size) / 64), width: size, height: size });
+      img = img
+        .resize(size, h, { fit: 'fill' })
+        .extract({ left: 0, top: Math.round((7 * size) / 64), width: size, height: size });
     } else {
       img = img.resize(size, size, { fit: 'fill' });
     }
     const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
-    if (info.width !== size || info.height !== size) throw new Error(`decoded to ${info.width}×${info.height}, expected ${size}×${size}`);
+    if (info.width !== size || info.height !== size)
+      throw new Error(`decoded to ${info.width}×${info.height}, expected ${size}×${size}`);
     const out = new Uint8Array(size * size * 3);
     const c = info.channels;
     for (let p = 0; p < size * size; p++) {
@@ -162,7 +166,11 @@ function sameFiles(h: CacheHeader, files: readonly ImageFile[]): boolean {
 }
 
 /** The cached pixels if the cache file matches this listing, else null (a broken cache is ignored). */
-function readCache(file: string, want: Omit<CacheHeader, 'files' | 'format' | 'version'>, files: readonly ImageFile[]): Uint8Array | null {
+function readCache(
+  file: string,
+  want: Omit<CacheHeader, 'files' | 'format' | 'version'>,
+  files: readonly ImageFile[],
+): Uint8Array | null {
   if (!fs.existsSync(file)) return null;
   const fd = fs.openSync(file, 'r');
   try {
@@ -172,7 +180,15 @@ function readCache(file: string, want: Omit<CacheHeader, 'files' | 'format' | 'v
     const hb = Buffer.alloc(headerLen);
     if (fs.readSync(fd, hb, 0, headerLen, 12) !== headerLen) return null;
     const h = JSON.parse(hb.toString('utf8')) as CacheHeader;
-    if (h.format !== 'ganstudy-decoded-images' || h.version !== 1 || h.dir !== want.dir || h.size !== want.size || h.crop !== want.crop || h.count !== want.count) return null;
+    if (
+      h.format !== 'ganstudy-decoded-images' ||
+      h.version !== 1 ||
+      h.dir !== want.dir ||
+      h.size !== want.size ||
+      h.crop !== want.crop ||
+      h.count !== want.count
+    )
+      return null;
     if (!sameFiles(h, files)) return null;
     const total = h.count * h.size * h.size * 3;
     if (fs.fstatSync(fd).size !== 12 + headerLen + total) return null;
@@ -238,8 +254,15 @@ export async function loadImageFolder(spec: FolderSpec, opts: FolderLoadOptions 
   const seed = spec.seed ?? 0;
   let files = listImages(dir, celeba ? CELEBA_HELP : FOLDER_HELP);
   if (spec.limit !== undefined) files = files.slice(0, spec.limit);
-  const key = crypto.createHash('sha1').update(JSON.stringify({ dir, size, crop, limit: spec.limit ?? null })).digest('hex').slice(0, 16);
-  const cacheFile = path.join(path.resolve(spec.cacheDir ?? path.join('.cache', 'datasets', key)), `images-${size}-${crop}.bin`);
+  const key = crypto
+    .createHash('sha1')
+    .update(JSON.stringify({ dir, size, crop, limit: spec.limit ?? null }))
+    .digest('hex')
+    .slice(0, 16);
+  const cacheFile = path.join(
+    path.resolve(spec.cacheDir ?? path.join('.cache', 'datasets', key)),
+    `images-${size}-${crop}.bin`,
+  );
   const want = { dir, size, crop, count: files.length };
 
   let pixels = readCache(cacheFile, want, files);
@@ -247,7 +270,8 @@ export async function loadImageFolder(spec: FolderSpec, opts: FolderLoadOptions 
   if (pixels) {
     how = `read from decoded cache ${cacheFile}`;
   } else {
-    const report = opts.onProgress ?? (files.length >= 2000 ? (m: string) => process.stderr.write(`[ganstudy] ${m}\n`) : undefined);
+    const report =
+      opts.onProgress ?? (files.length >= 2000 ? (m: string) => process.stderr.write(`[ganstudy] ${m}\n`) : undefined);
     const step = Math.max(1, Math.floor(files.length / 20));
     const t0 = Date.now();
     pixels = await decodeAll(dir, files, size, crop, spec.concurrency ?? defaultDecodeConcurrency(), (done, total) => {
@@ -256,7 +280,11 @@ export async function loadImageFolder(spec: FolderSpec, opts: FolderLoadOptions 
         report(`decoding ${dir}: ${done}/${total} images (${(done / Math.max(s, 1e-3)).toFixed(0)}/s)`);
       }
     });
-    writeCache(cacheFile, { format: 'ganstudy-decoded-images', version: 1, ...want, files: files.map((f) => [f.rel, f.mtimeMs, f.bytes]) }, pixels);
+    writeCache(
+      cacheFile,
+      { format: 'ganstudy-decoded-images', version: 1, ...want, files: files.map((f) => [f.rel, f.mtimeMs, f.bytes]) },
+      pixels,
+    );
     how = `decoded with sharp, cache written to ${cacheFile}`;
   }
 
@@ -266,7 +294,13 @@ export async function loadImageFolder(spec: FolderSpec, opts: FolderLoadOptions 
   const rows: Record<SplitName, Int32Array> = s;
   const shape = [size, size, 3] as const;
   const split = (name: SplitName) =>
-    createSplit({ name, size: rows[name].length, shape, hasLabels: false, render: uint8Renderer(pixels!, size * size * 3, rows[name], null) });
+    createSplit({
+      name,
+      size: rows[name].length,
+      shape,
+      hasLabels: false,
+      render: uint8Renderer(pixels!, size * size * 3, rows[name], null),
+    });
   return {
     name: spec.name,
     shape,

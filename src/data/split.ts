@@ -70,8 +70,10 @@ export function createSplit(opts: SplitOptions): DatasetSplit {
     size,
     batch: (indices, seed = 0) => makeBatch(indices, seed),
     batches(batchSize: number, seed: number, startBatch = 0): IterableIterator<Batch> {
-      if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
-      if (!Number.isInteger(startBatch) || startBatch < 0) throw new RangeError(`startBatch must be a non-negative integer, got ${startBatch}`);
+      if (!Number.isInteger(batchSize) || batchSize < 1)
+        throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+      if (!Number.isInteger(startBatch) || startBatch < 0)
+        throw new RangeError(`startBatch must be a non-negative integer, got ${startBatch}`);
       if (size === 0) throw new Error(`${name} split is empty: no batches can be drawn`);
       let epoch = -1;
       let perm: Int32Array = new Int32Array(0);
@@ -119,7 +121,12 @@ export function createSplit(opts: SplitOptions): DatasetSplit {
  * Renderer for datasets stored as uint8 rows (CIFAR-10, image folders, synthetic): split index i
  * reads storage row rows[i]; no per-batch randomness.
  */
-export function uint8Renderer(store: Uint8Array, rowBytes: number, rows: Int32Array, storeLabels: ArrayLike<number> | null): Renderer {
+export function uint8Renderer(
+  store: Uint8Array,
+  rowBytes: number,
+  rows: Int32Array,
+  storeLabels: ArrayLike<number> | null,
+): Renderer {
   return (indices, _seed, out, labels) => {
     for (let i = 0; i < indices.length; i++) {
       const r = rows[indices[i]];
@@ -135,7 +142,12 @@ export function uint8Renderer(store: Uint8Array, rowBytes: number, rows: Int32Ar
  * Split `n` items into train / validation / test by a seeded permutation. Each split's rows are sorted
  * so that storage access is sequential and the split is a set, not an order.
  */
-export function splitRows(n: number, seed: number, validation: number, test: number): { train: Int32Array; validation: Int32Array; test: Int32Array } {
+export function splitRows(
+  n: number,
+  seed: number,
+  validation: number,
+  test: number,
+): { train: Int32Array; validation: Int32Array; test: Int32Array } {
   if (validation + test > n) throw new Error(`cannot carve ${validation} validation + ${test} test items out of ${n}`);
   const perm = permutation(n, createRng(deriveSeed(seed, 0x53504c54)));
   const sorted = (a: Int32Array): Int32Array => a.slice().sort();

@@ -74,11 +74,21 @@ export function loadSynthetic(spec: SyntheticSpec): Dataset {
   }
   const nVal = Math.max(1, Math.round(n / 10));
   const nTrain = n - 2 * nVal;
-  const rows: Record<SplitName, Int32Array> = { train: range(0, nTrain), validation: range(nTrain, nTrain + nVal), test: range(nTrain + nVal, n) };
+  const rows: Record<SplitName, Int32Array> = {
+    train: range(0, nTrain),
+    validation: range(nTrain, nTrain + nVal),
+    test: range(nTrain + nVal, n),
+  };
   const shape = [r, r, channels] as const;
   const hasLabels = channels === 3;
   const split = (name: SplitName) =>
-    createSplit({ name, size: rows[name].length, shape, hasLabels, render: uint8Renderer(pixels, rowBytes, rows[name], hasLabels ? labels : null) });
+    createSplit({
+      name,
+      size: rows[name].length,
+      shape,
+      hasLabels,
+      render: uint8Renderer(pixels, rowBytes, rows[name], hasLabels ? labels : null),
+    });
   return {
     name: 'synthetic',
     shape,

@@ -25,7 +25,9 @@ export class Age extends BaseGan<'G' | 'E', 'e' | 'g'> {
     );
   }
 
-  get E(): LayersModel { return this.networks.E; }
+  get E(): LayersModel {
+    return this.networks.E;
+  }
 
   private e(x: Tensor4D, training: boolean): Tensor2D {
     return l2Normalize(this.E.apply(x, { training }) as Tensor2D);
@@ -63,7 +65,12 @@ export class Age extends BaseGan<'G' | 'E', 'e' | 'g'> {
 
   protected phases() {
     const hp = this.config.hp;
-    return playerThenGenerator(hp, 'e', (x, rng) => this.encoderStep(x, rng), (n, rng) => this.generatorStep(n, rng));
+    return playerThenGenerator(
+      hp,
+      'e',
+      (x, rng) => this.encoderStep(x, rng),
+      (n, rng) => this.generatorStep(n, rng),
+    );
   }
 
   protected report({ e, g }: PhaseLosses<'e' | 'g'>): Losses {

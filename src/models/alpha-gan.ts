@@ -29,9 +29,15 @@ export class AlphaGan extends BaseGan<'E' | 'G' | 'D' | 'C', 'eg' | 'd' | 'c'> {
     });
   }
 
-  get E(): LayersModel { return this.networks.E; }
-  get D(): LayersModel { return this.networks.D; }
-  get C(): LayersModel { return this.networks.C; }
+  get E(): LayersModel {
+    return this.networks.E;
+  }
+  get D(): LayersModel {
+    return this.networks.D;
+  }
+  get C(): LayersModel {
+    return this.networks.C;
+  }
 
   encode(x: Tensor4D): Tensor2D {
     return tf.tidy(() => this.E.apply(x, { training: false }) as Tensor2D);
@@ -50,7 +56,10 @@ export class AlphaGan extends BaseGan<'E' | 'G' | 'D' | 'C', 'eg' | 'd' | 'c'> {
    * ∂L_E/∂E and ∂L_G/∂G from one forward pass via the surrogate S of the file comment
    * (exposed so tests can compare them with the gradients of L_E and L_G taken separately).
    */
-  encoderGeneratorGradients(real: Tensor4D, rng: Rng): {
+  encoderGeneratorGradients(
+    real: Tensor4D,
+    rng: Rng,
+  ): {
     eGrads: NamedVariableMap;
     gGrads: NamedVariableMap;
     losses: Losses;

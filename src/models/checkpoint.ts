@@ -46,7 +46,8 @@ export async function saveCheckpoint(dir: string, parts: CheckpointParts): Promi
   let offset = 0;
   const add = (part: string, index: number, name: string, t: Tensor) => {
     const dtype = t.dtype === 'int32' ? 'int32' : 'float32';
-    const data = dtype === 'int32' ? Int32Array.from(t.dataSync() as Int32Array) : Float32Array.from(t.dataSync() as Float32Array);
+    const data =
+      dtype === 'int32' ? Int32Array.from(t.dataSync() as Int32Array) : Float32Array.from(t.dataSync() as Float32Array);
     const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     entries.push({ part, index, name, dtype, shape: t.shape.slice(), offset, length: buf.byteLength });
     chunks.push(buf);
@@ -85,25 +86,34 @@ export async function loadCheckpoint(dir: string, parts: Omit<CheckpointParts, '
   } catch (e) {
     throw new Error(`cannot read checkpoint manifest ${manifestPath}: ${(e as Error).message}`);
   }
-  if (manifest.format !== 'ganstudy-model-v1') throw new Error(`${manifestPath}: unknown format ${String(manifest.format)}`);
+  if (manifest.format !== 'ganstudy-model-v1')
+    throw new Error(`${manifestPath}: unknown format ${String(manifest.format)}`);
   if (manifest.model !== parts.config.model) {
-    throw new Error(`${manifestPath}: checkpoint is for model '${manifest.model}', this model is '${parts.config.model}'`);
+    throw new Error(
+      `${manifestPath}: checkpoint is for model '${manifest.model}', this model is '${parts.config.model}'`,
+    );
   }
   if (JSON.stringify(manifest.arch) !== JSON.stringify(parts.config.arch)) {
-    throw new Error(`${manifestPath}: checkpoint architecture ${JSON.stringify(manifest.arch)} differs from ${JSON.stringify(parts.config.arch)}`);
+    throw new Error(
+      `${manifestPath}: checkpoint architecture ${JSON.stringify(manifest.arch)} differs from ${JSON.stringify(parts.config.arch)}`,
+    );
   }
   const bin = await readFile(path.join(dir, WEIGHTS));
   const tensorOf = (e: ManifestEntry): Tensor => {
     const bytes = bin.subarray(e.offset, e.offset + e.length);
     const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
-    return e.dtype === 'int32' ? tf.tensor(new Int32Array(ab), e.shape, 'int32') : tf.tensor(new Float32Array(ab), e.shape, 'float32');
+    return e.dtype === 'int32'
+      ? tf.tensor(new Int32Array(ab), e.shape, 'int32')
+      : tf.tensor(new Float32Array(ab), e.shape, 'float32');
   };
   const byPart = new Map<string, ManifestEntry[]>();
   for (const e of manifest.entries) byPart.set(e.part, [...(byPart.get(e.part) ?? []), e]);
   for (const [part, net] of Object.entries(parts.networks)) {
     const es = (byPart.get(part) ?? []).sort((a, b) => a.index - b.index);
     if (es.length !== net.weights.length) {
-      throw new Error(`${manifestPath}: network '${part}' has ${es.length} weights in the checkpoint, ${net.weights.length} in the model`);
+      throw new Error(
+        `${manifestPath}: network '${part}' has ${es.length} weights in the checkpoint, ${net.weights.length} in the model`,
+      );
     }
     const ts = es.map(tensorOf);
     net.setWeights(ts);

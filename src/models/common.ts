@@ -32,7 +32,10 @@ export function stepSeed(seed: number, step: number, stream: number): number {
 
 /** Identity whose gradient is zero: tfjs has no stop_gradient op. */
 export function stopGradient<T extends Tensor>(x: T): T {
-  const f = tf.customGrad(((t: Tensor) => ({ value: tf.clone(t), gradFunc: (dy: Tensor) => tf.zerosLike(dy) })) as unknown as Parameters<typeof tf.customGrad>[0]);
+  const f = tf.customGrad(((t: Tensor) => ({
+    value: tf.clone(t),
+    gradFunc: (dy: Tensor) => tf.zerosLike(dy),
+  })) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(x) as T;
 }
 
@@ -100,5 +103,7 @@ export function keepingMovingStatistics<T>(model: LayersModel, pass: () => T): T
 
 /** A snapshot of a model's trainable weights (tests compare before / after a phase). */
 export function snapshot(model: LayersModel): Float32Array[] {
-  return trainableVariables(model).map((v) => v.dataSync() as Float32Array).map((a) => a.slice());
+  return trainableVariables(model)
+    .map((v) => v.dataSync() as Float32Array)
+    .map((a) => a.slice());
 }

@@ -20,7 +20,9 @@ export interface IndependentCriticSpec {
 export function buildIndependentCritic(spec: IndependentCriticSpec): LayersModel {
   const [h, w, c] = spec.shape;
   if (h !== w || ![28, 32, 64].includes(h)) {
-    throw new Error(`buildIndependentCritic: no discriminator architecture for ${h}×${w} images (paper-spec §3 has 28, 32 and 64)`);
+    throw new Error(
+      `buildIndependentCritic: no discriminator architecture for ${h}×${w} images (paper-spec §3 has 28, 32 and 64)`,
+    );
   }
   // zDim does not enter a discriminator
   const arch = { resolution: h as Resolution, channels: c, zDim: 128, widthMultiplier: spec.width };

@@ -22,7 +22,9 @@ export class Dcgan extends BaseGan<'G' | 'D', 'd' | 'g'> {
     });
   }
 
-  get D(): LayersModel { return this.networks.D; }
+  get D(): LayersModel {
+    return this.networks.D;
+  }
 
   /** one discriminator update; G runs in training mode (batch statistics), only D's variables change */
   discriminatorStep(real: Tensor4D, rng: Rng): Losses {

@@ -7,7 +7,14 @@ import { Age } from './age.js';
 import { Dcgan } from './dcgan.js';
 import { WganGp } from './wgan-gp.js';
 import { AgeKlFormSchema, ModelNameSchema, ResolutionSchema } from './types.js';
-import type { ArchitectureConfig, GanModel, ModelConfig, ModelHyperparameters, ModelName, Resolution } from './types.js';
+import type {
+  ArchitectureConfig,
+  GanModel,
+  ModelConfig,
+  ModelHyperparameters,
+  ModelName,
+  Resolution,
+} from './types.js';
 
 export * from './types.js';
 export { buildGenerator, buildDiscriminator, buildEncoder, buildCodeDiscriminator } from './networks.js';

@@ -139,7 +139,10 @@ export interface AlphaGanLossInputs {
  *   L_D = CE(D(x),1) + CE(D(G(E(x))),0) + CE(D(G(z)),0)       (three terms, §8.4)
  *   L_C = CE(C(z),1) + CE(C(E(x)),0)                           (corrected v1 erratum, §8.4)
  */
-export function alphaGanLosses(t: AlphaGanLossInputs, reconLambda: number): { e: Scalar; g: Scalar; d: Scalar; c: Scalar; recon: Scalar } {
+export function alphaGanLosses(
+  t: AlphaGanLossInputs,
+  reconLambda: number,
+): { e: Scalar; g: Scalar; d: Scalar; c: Scalar; recon: Scalar } {
   const recon = tf.mul(meanAbs(t.real, t.reconstruction), reconLambda) as Scalar;
   const e = tf.sub(recon, tf.mean(t.cEnc)) as Scalar;
   const g = tf.sub(tf.sub(recon, tf.mean(t.dRec)), tf.mean(t.dGen)) as Scalar;

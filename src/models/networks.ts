@@ -85,7 +85,12 @@ class Init {
 }
 
 function batchNorm(init: Init): Layer {
-  const args = { momentum: BN_MOMENTUM, epsilon: BN_EPSILON, gammaInitializer: init.gamma(), betaInitializer: 'zeros' } as const;
+  const args = {
+    momentum: BN_MOMENTUM,
+    epsilon: BN_EPSILON,
+    gammaInitializer: init.gamma(),
+    betaInitializer: 'zeros',
+  } as const;
   // fused: TF's FusedBatchNormV3 / FusedBatchNormGradV3 in training mode (ops/fused-batch-norm.ts), same weights
   return fusedOpsEnabled() ? new FusedBatchNormalization(args) : tf.layers.batchNormalization(args);
 }
@@ -105,8 +110,10 @@ function checkArch(arch: ArchitectureConfig): void {
   if (![28, 32, 64].includes(arch.resolution)) {
     throw new Error(`arch.resolution must be 28, 32 or 64 (got ${String(arch.resolution)})`);
   }
-  if (!Number.isInteger(arch.channels) || arch.channels < 1) throw new Error(`arch.channels must be a positive integer (got ${arch.channels})`);
-  if (!Number.isInteger(arch.zDim) || arch.zDim < 1) throw new Error(`arch.zDim must be a positive integer (got ${arch.zDim})`);
+  if (!Number.isInteger(arch.channels) || arch.channels < 1)
+    throw new Error(`arch.channels must be a positive integer (got ${arch.channels})`);
+  if (!Number.isInteger(arch.zDim) || arch.zDim < 1)
+    throw new Error(`arch.zDim must be a positive integer (got ${arch.zDim})`);
   if (!(arch.widthMultiplier > 0)) throw new Error(`arch.widthMultiplier must be > 0 (got ${arch.widthMultiplier})`);
 }
 
@@ -136,14 +143,28 @@ export function buildGenerator(arch: ArchitectureConfig, opts: { seed?: number }
     // gan_mnist.py's generator with its optional batch norm (used there in MODE 'wgan') switched on: with the
     // DCGAN init N(0, 0.02) and no normalisation, activations shrink ~10× per layer and G barely trains.
     // The 8×8 map is cropped to 7×7 so that two more doublings give 28×28.
-    g.add(tf.layers.dense({ inputShape: [arch.zDim], units: 4 * 4 * d(4), useBias: false, kernelInitializer: init.kernel() }));
+    g.add(
+      tf.layers.dense({
+        inputShape: [arch.zDim],
+        units: 4 * 4 * d(4),
+        useBias: false,
+        kernelInitializer: init.kernel(),
+      }),
+    );
     g.add(batchNorm(init));
     g.add(relu());
     g.add(tf.layers.reshape({ targetShape: [4, 4, d(4)] }));
     g.add(deconv(d(2), 5, false));
     g.add(batchNorm(init));
     g.add(relu());
-    g.add(tf.layers.cropping2D({ cropping: [[0, 1], [0, 1]] }));
+    g.add(
+      tf.layers.cropping2D({
+        cropping: [
+          [0, 1],
+          [0, 1],
+        ],
+      }),
+    );
     g.add(deconv(d(1), 5, false));
     g.add(batchNorm(init));
     g.add(relu());
@@ -152,7 +173,14 @@ export function buildGenerator(arch: ArchitectureConfig, opts: { seed?: number }
   }
   const top = arch.resolution === 32 ? 4 : 8; // 4·DIM (gan_cifar) or 8·ngf = 512 (dcgan64)
   const kernel = arch.resolution === 32 ? 5 : 4;
-  g.add(tf.layers.dense({ inputShape: [arch.zDim], units: 4 * 4 * d(top), useBias: false, kernelInitializer: init.kernel() }));
+  g.add(
+    tf.layers.dense({
+      inputShape: [arch.zDim],
+      units: 4 * 4 * d(top),
+      useBias: false,
+      kernelInitializer: init.kernel(),
+    }),
+  );
   g.add(batchNorm(init));
   g.add(relu());
   g.add(tf.layers.reshape({ targetShape: [4, 4, d(top)] }));

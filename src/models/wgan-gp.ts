@@ -29,7 +29,9 @@ export class WganGp extends BaseGan<'G' | 'D', 'critic' | 'g'> {
     });
   }
 
-  get critic(): LayersModel { return this.networks.D; }
+  get critic(): LayersModel {
+    return this.networks.D;
+  }
 
   criticStep(real: Tensor4D, rng: Rng): Losses {
     return this.update('D', () => {

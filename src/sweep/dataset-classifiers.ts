@@ -35,7 +35,10 @@ export function classifierNeeds(trials: readonly Trial[]): ClassifierNeed[] {
 }
 
 /** Trains (or finds in the cache) every classifier the trials need, with the same key evaluateGenerator uses. */
-export async function prepareClassifiers(trials: readonly Trial[], opts: { cacheDir?: string; log: (line: string) => void }): Promise<void> {
+export async function prepareClassifiers(
+  trials: readonly Trial[],
+  opts: { cacheDir?: string; log: (line: string) => void },
+): Promise<void> {
   const { loadDataset } = await import('../data/index.js');
   const { getDatasetClassifier } = await import('../../metrics/index.js');
   for (const need of classifierNeeds(trials)) {
@@ -47,7 +50,9 @@ export async function prepareClassifiers(trials: readonly Trial[], opts: { cache
       cacheDir: opts.cacheDir ?? defaultCacheDir(),
       onProgress: opts.log,
     });
-    opts.log(`${classifier.name}: ready for ${need.trials} trial(s) (held-out accuracy ${classifier.accuracy.toFixed(4)})`);
+    opts.log(
+      `${classifier.name}: ready for ${need.trials} trial(s) (held-out accuracy ${classifier.accuracy.toFixed(4)})`,
+    );
     classifier.dispose();
   }
 }

@@ -21,7 +21,13 @@ import type { ArchitectureConfig, ModelHyperparameters, ModelName } from '../mod
 import { TrainForSchema, type TrainFor } from '../train/counters.js';
 
 export const SWEEP_MODEL_NAMES = ['dcgan', 'wgan-gp', 'age', 'alpha-gan'] as const satisfies readonly ModelName[];
-export const SWEEP_DATASET_NAMES = ['colormnist', 'cifar10', 'celeba', 'folder', 'synthetic'] as const satisfies readonly DatasetName[];
+export const SWEEP_DATASET_NAMES = [
+  'colormnist',
+  'cifar10',
+  'celeba',
+  'folder',
+  'synthetic',
+] as const satisfies readonly DatasetName[];
 
 // ---------------------------------------------------------------------------------------------------------------
 // Distributions
@@ -204,11 +210,9 @@ const uniqueList = <T extends z.ZodType>(item: T, what: string) =>
 
 export const SweepSpecSchema = z
   .strictObject({
-    name: z
-      .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, {
-        message: 'expected letters, digits, ".", "_" or "-" (it names the MLflow experiment and runs/<name>/)',
-      }),
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, {
+      message: 'expected letters, digits, ".", "_" or "-" (it names the MLflow experiment and runs/<name>/)',
+    }),
     description: z.string().optional(),
     models: uniqueList(ModelNameSchema, 'model'),
     datasets: uniqueList(DatasetNameSchema, 'dataset'),
@@ -327,9 +331,13 @@ function formatIssue(issue: z.core.$ZodIssue, input: unknown, basePath: readonly
   const got = valueAt(input, path);
   switch (issue.code) {
     case 'invalid_value':
-      return [`${formatPath(path)}: expected one of ${issue.values.map((v) => String(v)).join('|')}, got ${describeValue(got)}`];
+      return [
+        `${formatPath(path)}: expected one of ${issue.values.map((v) => String(v)).join('|')}, got ${describeValue(got)}`,
+      ];
     case 'unrecognized_keys':
-      return issue.keys.map((k) => `${formatPath([...path, k])}: unknown field (check the spelling; see src/sweep/define.ts)`);
+      return issue.keys.map(
+        (k) => `${formatPath([...path, k])}: unknown field (check the spelling; see src/sweep/define.ts)`,
+      );
     case 'invalid_type':
       if (got === undefined) return [`${formatPath(path)}: required (expected ${issue.expected})`];
       return [`${formatPath(path)}: expected ${issue.expected}, got ${describeValue(got)}`];
@@ -337,7 +345,8 @@ function formatIssue(issue: z.core.$ZodIssue, input: unknown, basePath: readonly
       // pick the branch whose errors go deepest (the one the user evidently meant), else say what is allowed
       const branches = issue.errors.filter((errs) => errs.length > 0);
       const depth = (errs: z.core.$ZodIssue[]) => Math.max(...errs.map((e) => e.path.length));
-      const typeOnly = (errs: z.core.$ZodIssue[]) => errs.every((e) => e.code === 'invalid_type' && e.path.length === 0);
+      const typeOnly = (errs: z.core.$ZodIssue[]) =>
+        errs.every((e) => e.code === 'invalid_type' && e.path.length === 0);
       const meaningful = branches.filter((errs) => !typeOnly(errs));
       if (meaningful.length > 0) {
         const best = meaningful.reduce((a, b) => (depth(b) > depth(a) ? b : a));
@@ -351,7 +360,9 @@ function formatIssue(issue: z.core.$ZodIssue, input: unknown, basePath: readonly
       return [`${formatPath(path)}: expected ${what}, got ${describeValue(got)}`];
     }
     default:
-      return [`${formatPath(path)}: ${issue.message}${got !== undefined && issue.code !== 'custom' ? ` (got ${describeValue(got)})` : ''}`];
+      return [
+        `${formatPath(path)}: ${issue.message}${got !== undefined && issue.code !== 'custom' ? ` (got ${describeValue(got)})` : ''}`,
+      ];
   }
 }
 

@@ -8,7 +8,13 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { EvalProtocolSchema, RANKING, rankingValue, type EvalProtocol, type MetricName } from '../../metrics/protocol.js';
+import {
+  EvalProtocolSchema,
+  RANKING,
+  rankingValue,
+  type EvalProtocol,
+  type MetricName,
+} from '../../metrics/protocol.js';
 import { datasetSpecFor, getPreset } from '../../experiments/index.js';
 import type { Budget } from '../../experiments/types.js';
 import { DatasetSpecSchema, type DatasetSpec } from '../data/index.js';
@@ -29,8 +35,21 @@ type SpaceKey = keyof HyperparameterSpace;
 
 /** Every sweepable key, in the order names and draws use. */
 export const SPACE_KEYS: readonly SpaceKey[] = [
-  'lrG', 'lrD', 'beta1', 'beta2', 'batchSize', 'nG', 'nD', 'gpLambda', 'reconLambda', 'latentLambda',
-  'ageKlForm', 'ageMu', 'ageLambda', 'zDim', 'widthMultiplier',
+  'lrG',
+  'lrD',
+  'beta1',
+  'beta2',
+  'batchSize',
+  'nG',
+  'nD',
+  'gpLambda',
+  'reconLambda',
+  'latentLambda',
+  'ageKlForm',
+  'ageMu',
+  'ageLambda',
+  'zDim',
+  'widthMultiplier',
 ];
 const ARCH_KEYS: ReadonlySet<SpaceKey> = new Set<SpaceKey>(['zDim', 'widthMultiplier']);
 
@@ -82,7 +101,9 @@ export interface Trial extends TrialConfig {
 }
 
 type Value = number | string;
-type Dist = { dist: 'choice'; values: readonly Value[] } | { dist: 'uniform' | 'logUniform'; low: number; high: number };
+type Dist =
+  | { dist: 'choice'; values: readonly Value[] }
+  | { dist: 'uniform' | 'logUniform'; low: number; high: number };
 
 function isDist(v: unknown): v is Dist {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && 'dist' in v;
@@ -96,7 +117,10 @@ export function formatValue(v: Value): string {
 }
 
 export function snakeCase(key: string): string {
-  return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/-/g, '_').toLowerCase();
+  return key
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/-/g, '_')
+    .toLowerCase();
 }
 
 function seed32(...parts: (string | number)[]): number {
@@ -107,7 +131,10 @@ function draw(d: Dist, rng: ReturnType<typeof createRng>): Value {
   if (d.dist === 'choice') return d.values[rng.int(d.values.length)];
   const u = rng.next();
   // 4 significant digits: readable params and names, and the value hashed is the value trained with
-  const raw = d.dist === 'uniform' ? d.low + u * (d.high - d.low) : Math.exp(Math.log(d.low) + u * (Math.log(d.high) - Math.log(d.low)));
+  const raw =
+    d.dist === 'uniform'
+      ? d.low + u * (d.high - d.low)
+      : Math.exp(Math.log(d.low) + u * (Math.log(d.high) - Math.log(d.low)));
   return Number(raw.toPrecision(4));
 }
 
@@ -134,13 +161,7 @@ function identityData(ds: DatasetSpec): Record<string, unknown> {
   return Object.fromEntries(Object.entries(ds).filter(([k, v]) => !LOCATION_FIELDS.has(k) && v !== undefined));
 }
 
-function buildTrial(
-  spec: SweepSpec,
-  base: TrialSetting,
-  seed: number,
-  phase: TrialPhase,
-  index: number,
-): Trial {
+function buildTrial(spec: SweepSpec, base: TrialSetting, seed: number, phase: TrialPhase, index: number): Trial {
   const config: TrialConfig = {
     model: base.model,
     dataset: base.dataset,
@@ -254,7 +275,8 @@ function resolveSetting(
   const hp = { ...preset.hp } as ModelHyperparameters;
   const arch: ArchitectureConfig = { ...preset.arch };
   // a dataset spec that fixes its own image size (synthetic) decides the networks' size
-  if (typeof dsFields.resolution === 'number') arch.resolution = dsFields.resolution as ArchitectureConfig['resolution'];
+  if (typeof dsFields.resolution === 'number')
+    arch.resolution = dsFields.resolution as ArchitectureConfig['resolution'];
   if (typeof dsFields.channels === 'number') arch.channels = dsFields.channels;
   for (const key of SPACE_KEYS) {
     const v = values[key];

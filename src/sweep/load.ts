@@ -19,7 +19,9 @@ export async function loadSweepFile(file: string): Promise<LoadedSweep> {
   const abs = path.resolve(file);
   const label = path.relative(process.cwd(), abs) || file;
   if (!existsSync(abs)) {
-    throw new SweepSpecError(`${label}: no such sweep file (sweep files live under sweeps/, e.g. sweeps/quickstart.ts)`);
+    throw new SweepSpecError(
+      `${label}: no such sweep file (sweep files live under sweeps/, e.g. sweeps/quickstart.ts)`,
+    );
   }
   let mod: { default?: unknown };
   try {

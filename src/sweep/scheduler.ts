@@ -20,7 +20,14 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
-import { openSweepExperiment, openTracker, redactSecrets, STORE_ENV, whereToLook, type OpenedTracker } from '../tracking/index.js';
+import {
+  openSweepExperiment,
+  openTracker,
+  redactSecrets,
+  STORE_ENV,
+  whereToLook,
+  type OpenedTracker,
+} from '../tracking/index.js';
 import { TAGS, type Run, type Tracker } from '../tracking/types.js';
 import { expandRefine, expandSweep, type Trial, type TrialPhase } from './expand.js';
 import { loadSweepFile } from './load.js';
@@ -54,7 +61,14 @@ export type TrialRunStatus = 'finished' | 'skipped' | 'failed' | 'diverged' | 'i
 
 export interface SweepResult {
   exitCode: number;
-  trials: { phase: TrialPhase; index: number; trialId: string; runName: string; status: TrialRunStatus; seconds?: number }[];
+  trials: {
+    phase: TrialPhase;
+    index: number;
+    trialId: string;
+    runName: string;
+    status: TrialRunStatus;
+    seconds?: number;
+  }[];
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -82,7 +96,9 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
 
 function describeStore(t: Tracker): string {
   const store = (t as Partial<OpenedTracker>).storeUri;
-  return store === undefined || store === t.uri ? redactSecrets(t.uri) : `${redactSecrets(store)} (local MLflow server ${t.uri})`;
+  return store === undefined || store === t.uri
+    ? redactSecrets(t.uri)
+    : `${redactSecrets(store)} (local MLflow server ${t.uri})`;
 }
 
 /** trialId → the status that decides what happens to it (FINISHED wins over any retry) */
@@ -114,7 +130,13 @@ export async function runSweep(file: string, opts: RunSweepOptions = {}): Promis
   const result: SweepResult = { exitCode: 0, trials: [] };
   try {
     if (opts.dryRun) {
-      await dryRun(spec.name, phase1, tracker, say, spec.refine ? () => expandRefineFrom(spec, phase1, tracker) : undefined);
+      await dryRun(
+        spec.name,
+        phase1,
+        tracker,
+        say,
+        spec.refine ? () => expandRefineFrom(spec, phase1, tracker) : undefined,
+      );
       return result;
     }
     // created here, once, so parallel children never race to create the experiment
@@ -140,7 +162,9 @@ export async function runSweep(file: string, opts: RunSweepOptions = {}): Promis
     };
     let runs = await tracker.searchRuns([experimentId]);
     const known = statusByTrial(runs);
-    const pending = phase1.filter((t) => known.get(t.trialId)?.status !== 'FINISHED' && !known.get(t.trialId)?.diverged);
+    const pending = phase1.filter(
+      (t) => known.get(t.trialId)?.status !== 'FINISHED' && !known.get(t.trialId)?.diverged,
+    );
     if (parallel > 1 && classifierNeeds(pending).length > 0) {
       // train shared classifiers once, with every core, instead of once per parallel trial
       const code = await runChild(['--prepare'], '[prepare] ', cores, ctx);
@@ -177,7 +201,11 @@ export async function runSweep(file: string, opts: RunSweepOptions = {}): Promis
   }
 }
 
-async function expandRefineFrom(spec: Parameters<typeof expandRefine>[0], phase1: Trial[], tracker: Tracker): Promise<Trial[]> {
+async function expandRefineFrom(
+  spec: Parameters<typeof expandRefine>[0],
+  phase1: Trial[],
+  tracker: Tracker,
+): Promise<Trial[]> {
   const experimentId = await tracker.getExperimentByName(spec.name);
   if (experimentId === undefined) return [];
   return expandRefine(spec, phase1, await tracker.searchRuns([experimentId]));
@@ -194,7 +222,10 @@ async function dryRun(
   let note = '';
   try {
     const experimentId = await withTimeout(tracker.getExperimentByName(name), 10_000, tracker.uri);
-    statuses = experimentId === undefined ? new Map() : statusByTrial(await withTimeout(tracker.searchRuns([experimentId]), 10_000, tracker.uri));
+    statuses =
+      experimentId === undefined
+        ? new Map()
+        : statusByTrial(await withTimeout(tracker.searchRuns([experimentId]), 10_000, tracker.uri));
   } catch (e) {
     note = ` (tracking store not reachable: ${e instanceof Error ? e.message : String(e)})`;
   }
@@ -215,7 +246,8 @@ async function dryRun(
         phase2 = [];
       }
     }
-    if (phase2.length === 0) say('refine: computed from the phase-1 scores once they are in the tracker (ganstudy trial --phase refine)');
+    if (phase2.length === 0)
+      say('refine: computed from the phase-1 scores once they are in the tracker (ganstudy trial --phase refine)');
     else {
       say(`refine (${phase2.length} trials, ganstudy trial <file> --phase refine --index i):`);
       for (const t of phase2) say(show(t));
@@ -280,14 +312,24 @@ async function runPhase(
           const tag = `[${phase === 'refine' ? 'r' : '#'}${t.index} ${t.model}/${t.dataset}]`;
           progress(`${tag} start ${t.runName} (${t.trialId})`);
           const started = performance.now();
-          const args = [...prefixArgs, 'trial', ctx.absFile, '--index', String(t.index), '--phase', phase, '--runs-dir', ctx.runsDir];
+          const args = [
+            ...prefixArgs,
+            'trial',
+            ctx.absFile,
+            '--index',
+            String(t.index),
+            '--phase',
+            phase,
+            '--runs-dir',
+            ctx.runsDir,
+          ];
           if (ctx.retryDiverged) args.push('--retry-diverged');
           const child = spawn(cmd, args, {
             stdio: ['ignore', 'pipe', 'pipe'],
             env: {
               ...process.env,
               MLFLOW_TRACKING_URI: ctx.trackingUri,
-      [STORE_ENV]: ctx.storeUri,
+              [STORE_ENV]: ctx.storeUri,
               TF_NUM_INTRAOP_THREADS: String(ctx.threads),
               TF_NUM_INTEROP_THREADS: '1',
               GANSTUDY_PARENT_PID: String(process.pid),
@@ -302,17 +344,22 @@ async function runPhase(
               ctx.err.write(`${tag} could not start: ${e.message}\n`);
               resolve(TRIAL_EXIT.failed);
             });
-            child.on('exit', (c, sig) => resolve(c ?? (sig === 'SIGINT' || sig === 'SIGTERM' ? TRIAL_EXIT.interrupted : TRIAL_EXIT.failed)));
+            child.on('exit', (c, sig) =>
+              resolve(c ?? (sig === 'SIGINT' || sig === 'SIGTERM' ? TRIAL_EXIT.interrupted : TRIAL_EXIT.failed)),
+            );
           });
           children.delete(child);
           running--;
           ctx.onRunningChange?.(running);
           const seconds = (performance.now() - started) / 1000;
           const status: TrialRunStatus =
-            code === TRIAL_EXIT.ok ? 'finished'
-            : code === TRIAL_EXIT.diverged ? 'diverged'
-            : code === TRIAL_EXIT.interrupted ? 'interrupted'
-            : 'failed';
+            code === TRIAL_EXIT.ok
+              ? 'finished'
+              : code === TRIAL_EXIT.diverged
+                ? 'diverged'
+                : code === TRIAL_EXIT.interrupted
+                  ? 'interrupted'
+                  : 'failed';
           record(t, status, seconds);
           progress(`${tag} ${status} after ${seconds.toFixed(0)} s (exit ${code})`);
         }),

@@ -2,8 +2,20 @@
  * The tracking module: `openTracker(uri?)` (design.md's tracking URI rule, open.ts), the REST tracker, the local
  * MLflow server, and run-record.ts, which names everything a run holds.
  */
-export { MlflowRestTracker, MlflowApiError, TrackingUnavailableError, type RestTrackerOptions, type BatchStats } from './mlflow-rest.js';
-export { startMlflowServer, mlflowBinary, freePort,  type MlflowServer, type StartServerOptions } from './mlflow-server.js';
+export {
+  MlflowRestTracker,
+  MlflowApiError,
+  TrackingUnavailableError,
+  type RestTrackerOptions,
+  type BatchStats,
+} from './mlflow-rest.js';
+export {
+  startMlflowServer,
+  mlflowBinary,
+  freePort,
+  type MlflowServer,
+  type StartServerOptions,
+} from './mlflow-server.js';
 export {
   openTracker,
   resolveTrackingUri,

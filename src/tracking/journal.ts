@@ -162,7 +162,10 @@ export class Journal {
 
   private write(action: () => void, unacked: () => Entry[]): void {
     try {
-      if (!this.diskError) return action();
+      if (!this.diskError) {
+        action();
+        return;
+      }
     } catch {
       // the folder was removed, or the disk is full or read-only: rebuild below
     }
@@ -242,7 +245,7 @@ export class Journal {
     let header: z.infer<typeof HeaderSchema> | undefined;
     for (const line of text.split('\n')) {
       if (!line.trim()) continue;
-      let parsed;
+      let parsed: ReturnType<typeof LineSchema.safeParse> | undefined;
       try {
         parsed = LineSchema.safeParse(JSON.parse(line));
       } catch {

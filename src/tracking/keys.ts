@@ -36,14 +36,16 @@ export function checkKey(kind: 'metric' | 'param' | 'tag', key: string): void {
 
 export function checkValue(kind: 'param' | 'tag', key: string, value: string): void {
   const max = kind === 'param' ? LIMITS.paramValueLength : LIMITS.tagValueLength;
-  if (value.length > max) throw new Error(`${kind} ${JSON.stringify(key)}: value has ${value.length} characters, MLflow allows ${max}`);
+  if (value.length > max)
+    throw new Error(`${kind} ${JSON.stringify(key)}: value has ${value.length} characters, MLflow allows ${max}`);
 }
 
 export function checkMetric(p: { key: string; value: number; step: number; timestamp: number }): void {
   checkKey('metric', p.key);
   if (typeof p.value !== 'number') throw new Error(`metric ${p.key}: value must be a number, got ${typeof p.value}`);
   if (!Number.isInteger(p.step)) throw new Error(`metric ${p.key}: step must be an integer, got ${p.step}`);
-  if (!Number.isInteger(p.timestamp)) throw new Error(`metric ${p.key}: timestamp must be integer ms, got ${p.timestamp}`);
+  if (!Number.isInteger(p.timestamp))
+    throw new Error(`metric ${p.key}: timestamp must be integer ms, got ${p.timestamp}`);
 }
 
 /** params are logged as strings; numbers keep their JavaScript spelling (2e-4 stays "0.0002") */

@@ -30,15 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { SeenSteps } from './dedup.js';
 import { redactSecrets } from './redact.js';
-import {
-  fromWire,
-  Journal,
-  journalRoot,
-  toWire,
-  WireNumberSchema,
-  type Entry,
-  type QueuedOp,
-} from './journal.js';
+import { fromWire, Journal, journalRoot, toWire, WireNumberSchema, type Entry, type QueuedOp } from './journal.js';
 import { checkKey, checkMetric, checkValue, LIMITS, paramString } from './keys.js';
 import type { DatasetInput, MetricPoint, Run, RunInfo, RunStatus, Tracker } from './types.js';
 
@@ -46,7 +38,12 @@ import type { DatasetInput, MetricPoint, Run, RunInfo, RunStatus, Tracker } from
 
 const Int = z.union([z.number(), z.string().regex(/^-?\d+$/)]).transform(Number);
 const KeyValue = z.object({ key: z.string(), value: z.string().default('') });
-const MetricSchema = z.object({ key: z.string(), value: WireNumberSchema.default(0), timestamp: Int.default(0), step: Int.default(0) });
+const MetricSchema = z.object({
+  key: z.string(),
+  value: WireNumberSchema.default(0),
+  timestamp: Int.default(0),
+  step: Int.default(0),
+});
 const RunInfoSchema = z.object({
   run_id: z.string().optional(),
   run_uuid: z.string().optional(),
@@ -61,19 +58,32 @@ const RunInfoSchema = z.object({
 const RunSchema = z.object({
   info: RunInfoSchema,
   data: z
-    .object({ metrics: z.array(MetricSchema).default([]), params: z.array(KeyValue).default([]), tags: z.array(KeyValue).default([]) })
+    .object({
+      metrics: z.array(MetricSchema).default([]),
+      params: z.array(KeyValue).default([]),
+      tags: z.array(KeyValue).default([]),
+    })
     .default({ metrics: [], params: [], tags: [] }),
 });
-const ExperimentSchema = z.object({ experiment_id: z.string(), name: z.string(), lifecycle_stage: z.string().optional() });
+const ExperimentSchema = z.object({
+  experiment_id: z.string(),
+  name: z.string(),
+  lifecycle_stage: z.string().optional(),
+});
 const Responses = {
   getExperiment: z.object({ experiment: ExperimentSchema }),
   createExperiment: z.object({ experiment_id: z.string() }),
-  searchExperiments: z.object({ experiments: z.array(ExperimentSchema).default([]), next_page_token: z.string().optional() }),
+  searchExperiments: z.object({
+    experiments: z.array(ExperimentSchema).default([]),
+    next_page_token: z.string().optional(),
+  }),
   run: z.object({ run: RunSchema }),
   searchRuns: z.object({ runs: z.array(RunSchema).default([]), next_page_token: z.string().optional() }),
   history: z.object({ metrics: z.array(MetricSchema).default([]), next_page_token: z.string().optional() }),
   listArtifacts: z.object({
-    files: z.array(z.object({ path: z.string(), is_dir: z.boolean().default(false), file_size: Int.optional() })).default([]),
+    files: z
+      .array(z.object({ path: z.string(), is_dir: z.boolean().default(false), file_size: Int.optional() }))
+      .default([]),
     next_page_token: z.string().optional(),
   }),
   empty: z.object({}).passthrough(),
@@ -163,7 +173,8 @@ function authHeaders(userinfo?: string): Record<string, string> {
   if (token) return { Authorization: `Bearer ${token}` };
   const user = process.env.MLFLOW_TRACKING_USERNAME;
   const pass = process.env.MLFLOW_TRACKING_PASSWORD;
-  if (user !== undefined && pass !== undefined) return { Authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` };
+  if (user !== undefined && pass !== undefined)
+    return { Authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` };
   // fetch refuses URLs with credentials: user info in the URI becomes Basic auth, as MLflow's client does
   if (userinfo) return { Authorization: `Basic ${Buffer.from(userinfo).toString('base64')}` };
   return {};
@@ -192,7 +203,8 @@ function envMaxWaitMs(): number | undefined {
   const s = process.env.GANSTUDY_TRACKING_MAX_WAIT_S;
   if (!s) return undefined;
   const n = Number(s);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`GANSTUDY_TRACKING_MAX_WAIT_S must be a number of seconds, got ${JSON.stringify(s)}`);
+  if (!Number.isFinite(n) || n < 0)
+    throw new Error(`GANSTUDY_TRACKING_MAX_WAIT_S must be a number of seconds, got ${JSON.stringify(s)}`);
   return n * 1000;
 }
 
@@ -311,7 +323,12 @@ export class MlflowRestTracker implements Tracker {
     return AbortSignal.any([AbortSignal.timeout(timeoutMs), signal]);
   }
 
-  private async once<T>(method: 'GET' | 'POST', endpoint: string, schema: z.ZodType<T>, args: Record<string, unknown> = {}): Promise<T> {
+  private async once<T>(
+    method: 'GET' | 'POST',
+    endpoint: string,
+    schema: z.ZodType<T>,
+    args: Record<string, unknown> = {},
+  ): Promise<T> {
     let url = `${this.base}/api/2.0/mlflow/${endpoint}`;
     const init: RequestInit = { method, headers: { ...this.auth() }, signal: this.requestSignal() };
     if (method === 'GET') {
@@ -373,8 +390,15 @@ export class MlflowRestTracker implements Tracker {
       if (res.status === 400 && code !== 'RESOURCE_ALREADY_EXISTS' && STORE_RACE.test(message)) {
         throw new StoreRaceError(`${what}: a concurrent write of the same row`);
       }
-      const hint = res.status === 401 || res.status === 403 ? ' (set MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD)' : '';
-      throw new MlflowApiError(redactSecrets(`${what}: HTTP ${res.status}${code ? ` ${code}` : ''}: ${message}${hint}`), res.status, code);
+      const hint =
+        res.status === 401 || res.status === 403
+          ? ' (set MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD)'
+          : '';
+      throw new MlflowApiError(
+        redactSecrets(`${what}: HTTP ${res.status}${code ? ` ${code}` : ''}: ${message}${hint}`),
+        res.status,
+        code,
+      );
     }
     return text;
   }
@@ -398,7 +422,8 @@ export class MlflowRestTracker implements Tracker {
         this.markDown(e);
         if (this.stopping) throw new TrackingUnavailableError(`${e.message}; not retrying: stopping`);
         const wait = backoffMs(attempt);
-        if (Date.now() + wait > deadline) throw new TrackingUnavailableError(`${e.message}; gave up after ${Math.round(maxWaitMs / 1000)} s`);
+        if (Date.now() + wait > deadline)
+          throw new TrackingUnavailableError(`${e.message}; gave up after ${Math.round(maxWaitMs / 1000)} s`);
         await this.backoff(wait, true);
       }
     }
@@ -420,7 +445,12 @@ export class MlflowRestTracker implements Tracker {
     });
   }
 
-  private call<T>(method: 'GET' | 'POST', endpoint: string, schema: z.ZodType<T>, args: Record<string, unknown> = {}): Promise<T> {
+  private call<T>(
+    method: 'GET' | 'POST',
+    endpoint: string,
+    schema: z.ZodType<T>,
+    args: Record<string, unknown> = {},
+  ): Promise<T> {
     return this.retrying(() => this.once(method, endpoint, schema, args));
   }
 
@@ -464,7 +494,8 @@ export class MlflowRestTracker implements Tracker {
       if (r.experiment.lifecycle_stage === 'deleted') return undefined;
       return r.experiment.experiment_id;
     } catch (e) {
-      if (e instanceof MlflowApiError && (e.status === 404 || e.errorCode === 'RESOURCE_DOES_NOT_EXIST')) return undefined;
+      if (e instanceof MlflowApiError && (e.status === 404 || e.errorCode === 'RESOURCE_DOES_NOT_EXIST'))
+        return undefined;
       throw e;
     }
   }
@@ -479,7 +510,9 @@ export class MlflowRestTracker implements Tracker {
       // another process created it meanwhile — or it exists in the deleted state
       const again = await this.getExperimentByName(name);
       if (again !== undefined) return again;
-      throw new Error(`experiment ${JSON.stringify(name)} exists on ${this.shownUri} but is deleted: restore it (mlflow experiments restore) or use another sweep name`);
+      throw new Error(
+        `experiment ${JSON.stringify(name)} exists on ${this.shownUri} but is deleted: restore it (mlflow experiments restore) or use another sweep name`,
+      );
     }
   }
 
@@ -487,7 +520,11 @@ export class MlflowRestTracker implements Tracker {
     const out: { experimentId: string; name: string }[] = [];
     let token: string | undefined;
     do {
-      const r = await this.call('POST', 'experiments/search', Responses.searchExperiments, { max_results: 1000, view_type: 'ACTIVE_ONLY', ...(token ? { page_token: token } : {}) });
+      const r = await this.call('POST', 'experiments/search', Responses.searchExperiments, {
+        max_results: 1000,
+        view_type: 'ACTIVE_ONLY',
+        ...(token ? { page_token: token } : {}),
+      });
       for (const e of r.experiments) out.push({ experimentId: e.experiment_id, name: e.name });
       token = r.next_page_token || undefined;
     } while (token);
@@ -497,7 +534,11 @@ export class MlflowRestTracker implements Tracker {
   async setExperimentTag(experimentId: string, key: string, value: string): Promise<void> {
     checkKey('tag', key);
     checkValue('tag', key, value);
-    await this.call('POST', 'experiments/set-experiment-tag', Responses.empty, { experiment_id: experimentId, key, value });
+    await this.call('POST', 'experiments/set-experiment-tag', Responses.empty, {
+      experiment_id: experimentId,
+      key,
+      value,
+    });
   }
 
   async deleteExperimentTag(experimentId: string, key: string): Promise<void> {
@@ -516,10 +557,16 @@ export class MlflowRestTracker implements Tracker {
 
   // ---------- runs ----------
 
-  async createRun(experimentId: string, opts: { runName: string; tags?: Record<string, string>; startTime?: number }): Promise<RunInfo> {
+  async createRun(
+    experimentId: string,
+    opts: { runName: string; tags?: Record<string, string>; startTime?: number },
+  ): Promise<RunInfo> {
     const token = randomBytes(12).toString('hex');
     const tags = { ...(opts.tags ?? {}), [CREATE_TOKEN_TAG]: token };
-    for (const [k, v] of Object.entries(tags)) (checkKey('tag', k), checkValue('tag', k, v));
+    for (const [k, v] of Object.entries(tags)) {
+      checkKey('tag', k);
+      checkValue('tag', k, v);
+    }
     const body = {
       experiment_id: experimentId,
       run_name: opts.runName,
@@ -580,8 +627,11 @@ export class MlflowRestTracker implements Tracker {
     let token: string | undefined;
     do {
       const args = { run_id: runId, metric_key: key, max_results: 25_000, ...(token ? { page_token: token } : {}) };
-      const r = retry ? await this.call('GET', 'metrics/get-history', Responses.history, args) : await this.once('GET', 'metrics/get-history', Responses.history, args);
-      for (const m of r.metrics) out.push({ key: m.key, value: fromWire(m.value), step: m.step, timestamp: m.timestamp });
+      const r = retry
+        ? await this.call('GET', 'metrics/get-history', Responses.history, args)
+        : await this.once('GET', 'metrics/get-history', Responses.history, args);
+      for (const m of r.metrics)
+        out.push({ key: m.key, value: fromWire(m.value), step: m.step, timestamp: m.timestamp });
       token = r.next_page_token || undefined;
     } while (token);
     return out;
@@ -590,7 +640,9 @@ export class MlflowRestTracker implements Tracker {
   /** every (key, step) the server holds for the run */
   private async serverPoints(runId: string, retry: boolean): Promise<MetricPoint[]> {
     const args = { run_id: runId };
-    const r = retry ? await this.call('GET', 'runs/get', Responses.run, args) : await this.once('GET', 'runs/get', Responses.run, args);
+    const r = retry
+      ? await this.call('GET', 'runs/get', Responses.run, args)
+      : await this.once('GET', 'runs/get', Responses.run, args);
     const points: MetricPoint[] = [];
     for (const m of r.run.data.metrics) points.push(...(await this.fetchHistory(runId, m.key, retry)));
     return points;
@@ -741,13 +793,18 @@ export class MlflowRestTracker implements Tracker {
       try {
         await this.once('POST', 'runs/delete-tag', Responses.empty, { run_id: op.runId, key: op.key });
       } catch (e) {
-        if (!(e instanceof MlflowApiError && (e.status === 404 || e.errorCode === 'RESOURCE_DOES_NOT_EXIST'))) return this.reject(1, e);
+        if (!(e instanceof MlflowApiError && (e.status === 404 || e.errorCode === 'RESOURCE_DOES_NOT_EXIST')))
+          return this.reject(1, e);
       }
       return this.ack(1);
     }
     if (op.kind === 'update') {
       try {
-        await this.once('POST', 'runs/update', Responses.empty, { run_id: op.runId, status: op.status, ...(op.endTime !== undefined ? { end_time: op.endTime } : {}) });
+        await this.once('POST', 'runs/update', Responses.empty, {
+          run_id: op.runId,
+          status: op.status,
+          ...(op.endTime !== undefined ? { end_time: op.endTime } : {}),
+        });
       } catch (e) {
         return this.reject(1, e);
       }
@@ -790,7 +847,9 @@ export class MlflowRestTracker implements Tracker {
     if (send.length > 0) {
       const body = {
         run_id: runId,
-        metrics: send.flatMap((o) => (o.kind === 'metric' ? [{ key: o.key, value: o.value, step: o.step, timestamp: o.timestamp }] : [])),
+        metrics: send.flatMap((o) =>
+          o.kind === 'metric' ? [{ key: o.key, value: o.value, step: o.step, timestamp: o.timestamp }] : [],
+        ),
         params: send.flatMap((o) => (o.kind === 'param' ? [{ key: o.key, value: o.value }] : [])),
         tags: send.flatMap((o) => (o.kind === 'tag' ? [{ key: o.key, value: o.value }] : [])),
       };
@@ -836,7 +895,10 @@ export class MlflowRestTracker implements Tracker {
       }
       this.kick(true);
       const current = this.draining;
-      await Promise.race([current ?? Promise.resolve(), sleep(Math.min(1000, Math.max(1, deadline - Date.now())), true)]);
+      await Promise.race([
+        current ?? Promise.resolve(),
+        sleep(Math.min(1000, Math.max(1, deadline - Date.now())), true),
+      ]);
       if (this.stopping && this.downSince !== undefined && this.queue.length > 0) {
         throw new TrackingUnavailableError(
           `tracking: stopping with ${this.queue.length} write(s) unsent to ${this.shownUri} (unreachable); they are kept in ${this.journal.file} and will be sent by the next ganstudy process that logs to this server`,
@@ -849,7 +911,9 @@ export class MlflowRestTracker implements Tracker {
     await this.settle(this.opts.flushMaxWaitMs);
     if (this.errors.length > 0) {
       const errs = this.errors.splice(0);
-      throw new Error(`tracking: ${errs.length} write(s) were refused by ${this.shownUri}: ${errs.map((e) => e.message).join('; ')}`);
+      throw new Error(
+        `tracking: ${errs.length} write(s) were refused by ${this.shownUri}: ${errs.map((e) => e.message).join('; ')}`,
+      );
     }
   }
 
@@ -882,10 +946,15 @@ export class MlflowRestTracker implements Tracker {
     if (clean.includes('..')) throw new Error(`artifact path ${JSON.stringify(rel)} may not contain '..'`);
     if (root.startsWith('mlflow-artifacts:')) {
       const rootPath = new URL(root).pathname.split('/').filter(Boolean);
-      return { url: `${this.base}/api/2.0/mlflow-artifacts/artifacts/${[...rootPath, ...clean].map(encodeURIComponent).join('/')}` };
+      return {
+        url: `${this.base}/api/2.0/mlflow-artifacts/artifacts/${[...rootPath, ...clean].map(encodeURIComponent).join('/')}`,
+      };
     }
-    if (root.startsWith('file:')) return { dir: path.join(fileURLToPath(root.startsWith('file://') ? root : `file://${root.slice(5)}`), ...clean) };
-    throw new Error(`run ${runId} stores artifacts at ${root}, which ganstudy cannot reach: start the MLflow server with --artifacts-destination (proxied artifacts)`);
+    if (root.startsWith('file:'))
+      return { dir: path.join(fileURLToPath(root.startsWith('file://') ? root : `file://${root.slice(5)}`), ...clean) };
+    throw new Error(
+      `run ${runId} stores artifacts at ${root}, which ganstudy cannot reach: start the MLflow server with --artifacts-destination (proxied artifacts)`,
+    );
   }
 
   async logArtifact(runId: string, localPath: string, artifactPath = ''): Promise<void> {
@@ -893,7 +962,8 @@ export class MlflowRestTracker implements Tracker {
       throw new Error(`artifact ${localPath} does not exist`);
     });
     if (st.isDirectory()) {
-      for (const e of await readdir(localPath)) await this.logArtifact(runId, path.join(localPath, e), path.posix.join(artifactPath, path.basename(localPath)));
+      for (const e of await readdir(localPath))
+        await this.logArtifact(runId, path.join(localPath, e), path.posix.join(artifactPath, path.basename(localPath)));
       return;
     }
     const loc = await this.artifactLocation(runId, path.posix.join(artifactPath, path.basename(localPath)));
@@ -904,7 +974,16 @@ export class MlflowRestTracker implements Tracker {
     }
     const body = await readFile(localPath);
     await this.retrying(async () => {
-      await this.fetchText(loc.url, { method: 'PUT', body, headers: { ...this.auth(), 'Content-Type': 'application/octet-stream' }, signal: this.requestSignal(Math.max(this.opts.requestTimeoutMs, 120_000)) }, `upload ${localPath}`);
+      await this.fetchText(
+        loc.url,
+        {
+          method: 'PUT',
+          body,
+          headers: { ...this.auth(), 'Content-Type': 'application/octet-stream' },
+          signal: this.requestSignal(Math.max(this.opts.requestTimeoutMs, 120_000)),
+        },
+        `upload ${localPath}`,
+      );
     }, this.opts.flushMaxWaitMs);
   }
 
@@ -912,8 +991,17 @@ export class MlflowRestTracker implements Tracker {
     const out: { path: string; isDir: boolean; size?: number }[] = [];
     let token: string | undefined;
     do {
-      const r = await this.call('GET', 'artifacts/list', Responses.listArtifacts, { run_id: runId, ...(artifactPath ? { path: artifactPath } : {}), ...(token ? { page_token: token } : {}) });
-      for (const f of r.files) out.push({ path: f.path, isDir: f.is_dir, ...(f.file_size !== undefined && !f.is_dir ? { size: f.file_size } : {}) });
+      const r = await this.call('GET', 'artifacts/list', Responses.listArtifacts, {
+        run_id: runId,
+        ...(artifactPath ? { path: artifactPath } : {}),
+        ...(token ? { page_token: token } : {}),
+      });
+      for (const f of r.files)
+        out.push({
+          path: f.path,
+          isDir: f.is_dir,
+          ...(f.file_size !== undefined && !f.is_dir ? { size: f.file_size } : {}),
+        });
       token = r.next_page_token || undefined;
     } while (token);
     return out.sort((a, b) => (a.path < b.path ? -1 : 1));
@@ -929,12 +1017,23 @@ export class MlflowRestTracker implements Tracker {
     const bytes = await this.retrying(async () => {
       let res: Response;
       try {
-        res = await fetch(loc.url, { headers: this.auth(), signal: this.requestSignal(Math.max(this.opts.requestTimeoutMs, 120_000)) });
+        res = await fetch(loc.url, {
+          headers: this.auth(),
+          signal: this.requestSignal(Math.max(this.opts.requestTimeoutMs, 120_000)),
+        });
       } catch (e) {
-        throw new TrackingUnavailableError(`download ${artifactPath}: ${this.shownUri} is unreachable (${errorCause(e)})`);
+        throw new TrackingUnavailableError(
+          `download ${artifactPath}: ${this.shownUri} is unreachable (${errorCause(e)})`,
+        );
       }
-      if (res.status >= 500 || res.status === 429) throw new TrackingUnavailableError(`download ${artifactPath}: HTTP ${res.status}`);
-      if (!res.ok) throw new MlflowApiError(`run ${runId} has no artifact ${artifactPath} (HTTP ${res.status})`, res.status, undefined);
+      if (res.status >= 500 || res.status === 429)
+        throw new TrackingUnavailableError(`download ${artifactPath}: HTTP ${res.status}`);
+      if (!res.ok)
+        throw new MlflowApiError(
+          `run ${runId} has no artifact ${artifactPath} (HTTP ${res.status})`,
+          res.status,
+          undefined,
+        );
       return Buffer.from(await res.arrayBuffer());
     });
     await writeFile(localPath, bytes);

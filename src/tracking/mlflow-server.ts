@@ -113,7 +113,8 @@ function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
 
 /** ends the server's group if this process dies without running any hook (checks once a second) */
 function spawnWatchdog(groupPid: number): void {
-  const script = `while kill -0 ${process.pid} 2>/dev/null && kill -0 -${groupPid} 2>/dev/null; do sleep 1; done; ` +
+  const script =
+    `while kill -0 ${process.pid} 2>/dev/null && kill -0 -${groupPid} 2>/dev/null; do sleep 1; done; ` +
     `kill -TERM -${groupPid} 2>/dev/null; sleep 5; kill -KILL -${groupPid} 2>/dev/null; exit 0`;
   const dog = spawn('sh', ['-c', script], { stdio: 'ignore', detached: true });
   dog.unref();
@@ -132,9 +133,19 @@ export async function startMlflowServer(opts: StartServerOptions): Promise<Mlflo
   const launch = async (): Promise<void> => {
     output = '';
     const where = ['--host', '127.0.0.1', '--port', String(port)];
-    const args = opts.command === 'ui'
-      ? ['ui', ...where]
-      : ['server', ...where, '--workers', '1', ...store, '--default-artifact-root', 'mlflow-artifacts:/', ...artifacts];
+    const args =
+      opts.command === 'ui'
+        ? ['ui', ...where]
+        : [
+            'server',
+            ...where,
+            '--workers',
+            '1',
+            ...store,
+            '--default-artifact-root',
+            'mlflow-artifacts:/',
+            ...artifacts,
+          ];
     proc = spawn(mlflowBinary(), args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
@@ -155,7 +166,9 @@ export async function startMlflowServer(opts: StartServerOptions): Promise<Mlflo
       await Promise.race([waitHealthy(uri, proc, opts.startTimeoutMs ?? 120_000, () => output), spawnError]);
     } catch (e) {
       await terminate('SIGKILL');
-      throw new Error(`tracking store ${redactSecrets(opts.backendStoreUri ?? DEFAULT_STORE)}: ${(e as Error).message}`);
+      throw new Error(
+        `tracking store ${redactSecrets(opts.backendStoreUri ?? DEFAULT_STORE)}: ${(e as Error).message}`,
+      );
     }
   };
   const terminate = async (signal: NodeJS.Signals): Promise<void> => {

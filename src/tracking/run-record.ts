@@ -131,7 +131,10 @@ const DATASET_CONTEXT_TAG = 'mlflow.data.context';
 // ---------- params ----------
 
 export function snakeCase(key: string): string {
-  return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/-/g, '_').toLowerCase();
+  return key
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/-/g, '_')
+    .toLowerCase();
 }
 
 type ParamValue = string | number | boolean;
@@ -204,7 +207,10 @@ export function runIdentity(run: Run): { model: string; dataset: string } | unde
 // ---------- tags ----------
 
 /** The tags a trial's run is created with. */
-export function runCreationTags(trial: RecordedTrial, commit: string | undefined = gitCommit()): Record<string, string> {
+export function runCreationTags(
+  trial: RecordedTrial,
+  commit: string | undefined = gitCommit(),
+): Record<string, string> {
   return {
     [TAGS.sweep]: trial.sweep,
     [TAGS.trialId]: trial.trialId,
@@ -256,7 +262,10 @@ function datasetSource(trial: RecordedTrial): { sourceType: string; source: stri
  * select on), test (what `test/` scores are). The digest hashes the dataset spec (locations excluded) and the split,
  * so every split is its own dataset (MLflow de-duplicates inputs by name and digest).
  */
-export function datasetInputs(trial: RecordedTrial, counts: Partial<Record<DatasetContext, number>> = {}): DatasetInput[] {
+export function datasetInputs(
+  trial: RecordedTrial,
+  counts: Partial<Record<DatasetContext, number>> = {},
+): DatasetInput[] {
   const { resolution, channels } = trial.arch;
   const schema = JSON.stringify({
     mlflow_tensorspec: {
@@ -292,7 +301,12 @@ export async function describeRun(tracker: Tracker, runId: string, trial: Record
  * Everything a trial's run holds besides its results: params (only those the run lacks: MLflow refuses to change
  * a logged param) and `describeRun`. Idempotent: a resumed run calls it again.
  */
-export async function writeRunRecord(tracker: Tracker, runId: string, trial: RecordedTrial, existing?: Run): Promise<void> {
+export async function writeRunRecord(
+  tracker: Tracker,
+  runId: string,
+  trial: RecordedTrial,
+  existing?: Run,
+): Promise<void> {
   const params = runParams(trial);
   const missing = Object.fromEntries(Object.entries(params).filter(([k]) => existing?.params[k] === undefined));
   if (Object.keys(missing).length > 0) await tracker.logParams(runId, missing);

@@ -53,7 +53,10 @@ export interface Tracker {
   readonly uri: string;
   getOrCreateExperiment(name: string): Promise<string>;
   getExperimentByName(name: string): Promise<string | undefined>;
-  createRun(experimentId: string, opts: { runName: string; tags?: Record<string, string>; startTime?: number }): Promise<RunInfo>;
+  createRun(
+    experimentId: string,
+    opts: { runName: string; tags?: Record<string, string>; startTime?: number },
+  ): Promise<RunInfo>;
   getRun(runId: string): Promise<Run>;
   /** all runs of the experiments (every page), optionally filtered with MLflow's filter syntax */
   searchRuns(experimentIds: string[], filter?: string): Promise<Run[]>;

@@ -114,7 +114,9 @@ export async function readTrainerState(dir: string): Promise<TrainerState> {
   try {
     raw = JSON.parse(await readFile(file, 'utf8'));
   } catch (e) {
-    throw new Error(`cannot read trainer state ${file}: ${(e as Error).message}; delete that checkpoint folder to resume from the one before`);
+    throw new Error(
+      `cannot read trainer state ${file}: ${(e as Error).message}; delete that checkpoint folder to resume from the one before`,
+    );
   }
   const parsed = TrainerStateSchema.safeParse(raw);
   if (!parsed.success) {

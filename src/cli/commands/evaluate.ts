@@ -115,20 +115,26 @@ export function parseAgainst(ref: string, size: number | undefined): DatasetSpec
     case 'colormnist':
       return dir ? { name: 'colormnist', mnistDir: dir } : { name: 'colormnist' };
     case 'cifar10':
-      if (!dir) throw new UsageError('--against cifar10 needs the directory of the binary batches: --against cifar10:<dir>');
+      if (!dir)
+        throw new UsageError('--against cifar10 needs the directory of the binary batches: --against cifar10:<dir>');
       return { name: 'cifar10', dir };
     case 'celeba':
     case 'folder':
       if (!dir) throw new UsageError(`--against ${name} needs an image directory: --against ${name}:<dir>`);
       return { name, dir, ...(size !== undefined ? { size } : {}) };
     default:
-      throw new UsageError(`--against: unknown reference '${name}'; use colormnist, cifar10:<dir>, celeba:<dir> or folder:<dir>`);
+      throw new UsageError(
+        `--against: unknown reference '${name}'; use colormnist, cifar10:<dir>, celeba:<dir> or folder:<dir>`,
+      );
   }
 }
 
 function parseMetrics(value: string | undefined): MetricName[] | null {
   if (value === undefined) return null;
-  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const n of names) {
     if (!(METRIC_NAMES as readonly string[]).includes(n)) {
       throw new UsageError(`--metrics: unknown metric '${n}'; known: ${METRIC_NAMES.join(', ')}`);
@@ -138,7 +144,10 @@ function parseMetrics(value: string | undefined): MetricName[] | null {
   return names as MetricName[];
 }
 
-async function loadClassifier(spec: string, values: Record<string, string | boolean | undefined>): Promise<Classifier | 'dataset'> {
+async function loadClassifier(
+  spec: string,
+  values: Record<string, string | boolean | undefined>,
+): Promise<Classifier | 'dataset'> {
   if (spec === 'dataset') return 'dataset';
   const i = spec.indexOf(':');
   const kind = i < 0 ? spec : spec.slice(0, i);
@@ -151,7 +160,8 @@ async function loadClassifier(spec: string, values: Record<string, string | bool
   }
   if (kind === 'graph') {
     const range = ((values['graph-input-range'] as string | undefined) ?? '-1,1').split(',').map(Number);
-    if (range.length !== 2 || range.some((v) => !Number.isFinite(v))) throw new UsageError(`--graph-input-range must be 'low,high'`);
+    if (range.length !== 2 || range.some((v) => !Number.isFinite(v)))
+      throw new UsageError(`--graph-input-range must be 'low,high'`);
     return loadGraphModelClassifier(where, {
       inputSize: intOption(values['graph-input-size'] as string | undefined, 'graph-input-size', 299),
       inputRange: [range[0], range[1]],
@@ -209,7 +219,10 @@ function resizeNote(counts: Map<string, number>, size: number): string {
     return `images are ${only}: ${crop}resized to ${target}`;
   }
   const sizes = [...counts.entries()].sort((a, b) => b[1] - a[1]);
-  const listed = sizes.slice(0, 4).map(([k, n]) => `${n} at ${k}`).join(', ');
+  const listed = sizes
+    .slice(0, 4)
+    .map(([k, n]) => `${n} at ${k}`)
+    .join(', ');
   return (
     `the folder mixes ${counts.size} image sizes (${listed}${sizes.length > 4 ? ', …' : ''}): ` +
     `each is centre-cropped to a square and resized to ${target}`
@@ -290,14 +303,20 @@ export async function run(argv: string[]): Promise<number> {
     METRIC_NAMES.filter(
       (m) =>
         m !== 'modes_covered' &&
-        (m === 'inception_score' ? canClassify : m === 'ms_ssim' ? true : dataset !== null && (m !== 'fid' || canClassify)),
+        (m === 'inception_score'
+          ? canClassify
+          : m === 'ms_ssim'
+            ? true
+            : dataset !== null && (m !== 'fid' || canClassify)),
     );
   for (const m of metrics) {
     if ((m === 'critic_w' || m === 'fid' || m === 'modes_covered') && !dataset) {
       throw new UsageError(`${m} compares with reference images: add --against <data set>`);
     }
     if ((m === 'inception_score' || m === 'fid' || m === 'modes_covered') && !canClassify) {
-      throw new UsageError(`${m} needs a classifier: --classifier mobilenet:<dir>, graph:<dir>, or --against a labelled data set`);
+      throw new UsageError(
+        `${m} needs a classifier: --classifier mobilenet:<dir>, graph:<dir>, or --against a labelled data set`,
+      );
     }
   }
 
@@ -317,11 +336,17 @@ export async function run(argv: string[]): Promise<number> {
   };
   const seed = intOption(values.seed, 'seed', 0, 0);
   const cacheDir = path.resolve(values['cache-dir'] ?? '.cache/ganstudy');
-  if (!((protocol.criticWidth ?? 1) > 0)) throw new UsageError(`--critic-width must be a number > 0; got '${values['critic-width']}'`);
+  if (!((protocol.criticWidth ?? 1) > 0))
+    throw new UsageError(`--critic-width must be a number > 0; got '${values['critic-width']}'`);
   const sample = folderSampler(images);
   const t0 = performance.now();
 
-  let result: { scores: Record<string, number>; classifier: string | null; timings: Record<string, number>; criticCurve?: unknown[] };
+  let result: {
+    scores: Record<string, number>;
+    classifier: string | null;
+    timings: Record<string, number>;
+    criticCurve?: unknown[];
+  };
   if (dataset) {
     const report = await evaluateGenerator({
       sample,
@@ -346,7 +371,9 @@ export async function run(argv: string[]): Promise<number> {
     if (metrics.includes('inception_score') && clf) {
       const t = performance.now();
       log(`inception_score: ${samples} images, ${splits} splits`);
-      const is = inceptionScore({ n: samples, source: (start: number, c: number) => sample(c, seed + start) }, clf, { splits });
+      const is = inceptionScore({ n: samples, source: (start: number, c: number) => sample(c, seed + start) }, clf, {
+        splits,
+      });
       scores.inception_score = is.mean;
       scores.inception_score_std = is.std;
       timings.inception_score = (performance.now() - t) / 1000;
@@ -354,7 +381,11 @@ export async function run(argv: string[]): Promise<number> {
     if (metrics.includes('ms_ssim')) {
       const t = performance.now();
       log(`ms_ssim: ${protocol.diversityBatches} batches of ${diversityBatchSize}`);
-      scores.ms_ssim = sampleDiversity(sample, { batches: protocol.diversityBatches, batchSize: diversityBatchSize, seed }).mean;
+      scores.ms_ssim = sampleDiversity(sample, {
+        batches: protocol.diversityBatches,
+        batchSize: diversityBatchSize,
+        seed,
+      }).mean;
       timings.ms_ssim = (performance.now() - t) / 1000;
     }
     result = { scores, classifier: clf?.name ?? null, timings };

@@ -54,21 +54,27 @@ const num = (flag: string) =>
     return v;
   });
 const int = (flag: string, min: number) =>
-  z.string().transform((s, ctx) => {
-    const v = Number(s);
-    if (s.trim() === '' || !Number.isInteger(v)) {
-      ctx.addIssue({ code: 'custom', message: `--${flag}: expected a whole number, got "${s}"` });
-      return z.NEVER;
-    }
-    return v;
-  }).pipe(z.number().min(min, `--${flag}: expected a whole number >= ${min}`));
+  z
+    .string()
+    .transform((s, ctx) => {
+      const v = Number(s);
+      if (s.trim() === '' || !Number.isInteger(v)) {
+        ctx.addIssue({ code: 'custom', message: `--${flag}: expected a whole number, got "${s}"` });
+        return z.NEVER;
+      }
+      return v;
+    })
+    .pipe(z.number().min(min, `--${flag}: expected a whole number >= ${min}`));
 const positive = (flag: string) => num(flag).pipe(z.number().positive(`--${flag}: must be > 0`));
 const nonneg = (flag: string) => num(flag).pipe(z.number().nonnegative(`--${flag}: must be >= 0`));
-const unit = (flag: string) => num(flag).pipe(z.number().min(0, `--${flag}: must be in [0, 1)`).lt(1, `--${flag}: must be in [0, 1)`));
+const unit = (flag: string) =>
+  num(flag).pipe(z.number().min(0, `--${flag}: must be in [0, 1)`).lt(1, `--${flag}: must be in [0, 1)`));
 const oneOf = <T extends readonly [string, ...string[]]>(flag: string, values: T) =>
   z.enum(values, {
     error: (iss) =>
-      iss.input === undefined ? `--${flag}: is required` : `--${flag}: expected one of ${values.join(', ')}, got "${String(iss.input)}"`,
+      iss.input === undefined
+        ? `--${flag}: is required`
+        : `--${flag}: expected one of ${values.join(', ')}, got "${String(iss.input)}"`,
   });
 
 export const TrainFlagsSchema = z.strictObject({
@@ -149,7 +155,8 @@ interface StoredConfig {
 function differences(a: StoredConfig, b: StoredConfig): string[] {
   const out: string[] = [];
   for (const key of Object.keys(a) as (keyof StoredConfig)[]) {
-    if (JSON.stringify(a[key]) !== JSON.stringify(b[key])) out.push(`${key}: ${JSON.stringify(a[key])} → ${JSON.stringify(b[key])}`);
+    if (JSON.stringify(a[key]) !== JSON.stringify(b[key]))
+      out.push(`${key}: ${JSON.stringify(a[key])} → ${JSON.stringify(b[key])}`);
   }
   return out;
 }
@@ -265,10 +272,19 @@ export async function run(argv: string[]): Promise<number> {
       signal: controller.signal,
     });
     process.stdout.write(
-      JSON.stringify({ status: result.status, step: result.step, resumedFrom: result.resumedFrom, losses: result.lastLosses, checkpoint: result.checkpointDir, samples: path.join(out, 'samples') }) + '\n',
+      JSON.stringify({
+        status: result.status,
+        step: result.step,
+        resumedFrom: result.resumedFrom,
+        losses: result.lastLosses,
+        checkpoint: result.checkpointDir,
+        samples: path.join(out, 'samples'),
+      }) + '\n',
     );
     if (result.status === 'diverged') {
-      process.stderr.write(`ganstudy train: diverged at step ${result.step} (non-finite loss); last good checkpoint: ${result.checkpointDir ?? 'none'}\n`);
+      process.stderr.write(
+        `ganstudy train: diverged at step ${result.step} (non-finite loss); last good checkpoint: ${result.checkpointDir ?? 'none'}\n`,
+      );
       return 3;
     }
     return result.status === 'aborted' ? 130 : 0;

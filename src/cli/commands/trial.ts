@@ -161,7 +161,9 @@ async function runSelected(s: Selected, flags: Flags, stop: StopControl, busy: B
     }
     const experimentId = await openSweepExperiment(tracker, spec.name, `ganstudy sweep ${label}`);
     const threads = Number(process.env.TF_NUM_INTRAOP_THREADS ?? '') || undefined;
-    process.stderr.write(`[trial ${index}] ${trial.runName} (${trial.trialId}) → ${tracker.shownUri}, experiment ${spec.name}\n`);
+    process.stderr.write(
+      `[trial ${index}] ${trial.runName} (${trial.trialId}) → ${tracker.shownUri}, experiment ${spec.name}\n`,
+    );
     const outcome = await runTrial(trial, {
       tracker,
       experimentId,

@@ -49,7 +49,12 @@ tf.registerKernel({
   kernelFunc: ({ inputs, attrs }) =>
     tf.tidy(() => {
       const { dy, x, scale, mean, variance, reserve } = inputs as Record<string, Tensor>;
-      const out = runNativeOp('FusedBatchNormGradV3', commonAttrs(epsilonOf(attrs)), [dy!, x!, scale!, mean!, variance!, reserve!], 5);
+      const out = runNativeOp(
+        'FusedBatchNormGradV3',
+        commonAttrs(epsilonOf(attrs)),
+        [dy!, x!, scale!, mean!, variance!, reserve!],
+        5,
+      );
       return [out[0]!, out[1]!, out[2]!];
     }),
 });
@@ -84,7 +89,9 @@ export interface BatchNormTraining {
 export function fusedBatchNormTraining(x: Tensor, gamma: Tensor, beta: Tensor, epsilon: number): BatchNormTraining {
   return tf.tidy(() => {
     const x4 = x.rank === 4 ? x : tf.reshape(x, [x.shape[0]!, 1, 1, x.shape[x.rank - 1]!]);
-    const [y, mean, variance] = tf.engine().runKernel(FORWARD, { x: x4, scale: gamma, offset: beta }, { epsilon }) as Tensor[];
+    const [y, mean, variance] = tf
+      .engine()
+      .runKernel(FORWARD, { x: x4, scale: gamma, offset: beta }, { epsilon }) as Tensor[];
     return { y: x.rank === 4 ? y! : tf.reshape(y!, x.shape), mean: mean!, variance: variance! };
   });
 }
@@ -121,7 +128,10 @@ export class FusedBatchNormalization extends BatchNormalizationBase {
       const { y, mean, variance } = fusedBatchNormTraining(x, self.gamma.read(), self.beta.read(), self.epsilon);
       // exactly tfjs-layers' update: v ← v − (v − batch value)(1 − momentum)
       const decay = 1 - self.momentum;
-      for (const [variable, value] of [[self.movingMean, mean], [self.movingVariance, variance]] as const) {
+      for (const [variable, value] of [
+        [self.movingMean, mean],
+        [self.movingVariance, variance],
+      ] as const) {
         tf.tidy(() => {
           const orig = variable.read();
           variable.write(tf.sub(orig, tf.mul(tf.sub(orig, value), decay)));

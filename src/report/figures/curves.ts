@@ -26,7 +26,12 @@ export function thin(points: readonly MetricPoint[], max = MAX_POINTS): MetricPo
   return out;
 }
 
-export function curvesSpec(dataset: string, model: string, rankedBy: string, series: readonly CurveSeries[]): TopLevelSpec {
+export function curvesSpec(
+  dataset: string,
+  model: string,
+  rankedBy: string,
+  series: readonly CurveSeries[],
+): TopLevelSpec {
   const label = (s: CurveSeries): string => `#${s.rank} ${shortRunLabel(s.runName, model, dataset)}`;
   const rows = series.flatMap((s) =>
     thin(s.points)

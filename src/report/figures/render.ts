@@ -42,7 +42,9 @@ export async function renderVegaLite(spec: TopLevelSpec, basePath: string, scale
   const { width: svgWidth, height: svgHeight } = svgSize(svg);
   const paths = { svg: `${basePath}.svg`, png: `${basePath}.png`, vegaLite: `${basePath}.vl.json` };
   // density is in DPI: librsvg's default of 72 maps one SVG unit to one pixel
-  const info = await sharp(Buffer.from(svg), { density: 72 * scale }).png().toFile(paths.png);
+  const info = await sharp(Buffer.from(svg), { density: 72 * scale })
+    .png()
+    .toFile(paths.png);
   await writeFile(paths.svg, svg);
   await writeFile(paths.vegaLite, JSON.stringify(spec, null, 2) + '\n');
   return { ...paths, width: info.width, height: info.height, svgWidth, svgHeight };

@@ -25,7 +25,10 @@ export function sampleGridSize(nTiles: number): { width: number; height: number 
 }
 
 function escapeXml(s: string): string {
-  return s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] ?? c);
+  return s.replace(
+    /[<>&'"]/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] ?? c,
+  );
 }
 
 function clip(s: string, max: number): string {
@@ -56,7 +59,10 @@ async function tileImage(image: Buffer | undefined): Promise<Buffer> {
   return sharp(Buffer.from(svg)).png().toBuffer();
 }
 
-export async function writeSampleGrid(tiles: readonly SampleTile[], pngPath: string): Promise<{ width: number; height: number }> {
+export async function writeSampleGrid(
+  tiles: readonly SampleTile[],
+  pngPath: string,
+): Promise<{ width: number; height: number }> {
   if (tiles.length === 0) throw new Error('writeSampleGrid needs at least one tile');
   const size = sampleGridSize(tiles.length);
   const layers: sharp.OverlayOptions[] = [];

@@ -221,7 +221,10 @@ async function reuseRun(trial: Trial, existing: Run, opts: OpenRunOptions): Prom
 }
 
 async function createRun(trial: Trial, opts: OpenRunOptions): Promise<string> {
-  const info = await opts.tracker.createRun(opts.experimentId, { runName: trial.runName, tags: runCreationTags(trial) });
+  const info = await opts.tracker.createRun(opts.experimentId, {
+    runName: trial.runName,
+    tags: runCreationTags(trial),
+  });
   await writeRunRecord(opts.tracker, info.runId, trial);
   return info.runId;
 }

@@ -134,7 +134,9 @@ export class TrialRecorder {
   async testEvaluation(selection: { step: number; metric: string }, report: EvalReport): Promise<void> {
     const now = Date.now();
     const points = finitePoints(METRIC_KEYS.test(''), report.scores, selection.step, now);
-    points.push(...finitePoints(METRIC_KEYS.perf('test_eval_'), suffixed(report.timings, '_seconds'), this.trial.steps, now));
+    points.push(
+      ...finitePoints(METRIC_KEYS.perf('test_eval_'), suffixed(report.timings, '_seconds'), this.trial.steps, now),
+    );
     await this.tracker.logMetrics(this.runId, points);
     await this.selection(selection);
   }
@@ -153,7 +155,10 @@ export class TrialRecorder {
   }
 
   /** samples.png at the root; each checkpoint's files under its artifact folder (checkpoint/, selected_checkpoint/) */
-  async artifacts(gridPath: string, checkpoints: { artifactDir: string; dir: string; files: string[] }[]): Promise<void> {
+  async artifacts(
+    gridPath: string,
+    checkpoints: { artifactDir: string; dir: string; files: string[] }[],
+  ): Promise<void> {
     await this.tracker.logArtifact(this.runId, gridPath, '');
     for (const checkpoint of checkpoints) {
       for (const file of checkpoint.files) {

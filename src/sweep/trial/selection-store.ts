@@ -18,7 +18,9 @@ const SELECTED_DIR = 'selected';
 const SELECTED_FILE = 'selected.json';
 const TMP_PREFIX = '.tmp-selected-';
 
-const EvaluationsSchema = z.array(z.object({ step: z.number().int().nonnegative(), scores: z.record(z.string(), z.number()) }));
+const EvaluationsSchema = z.array(
+  z.object({ step: z.number().int().nonnegative(), scores: z.record(z.string(), z.number()) }),
+);
 const SelectedSchema = z.object({ step: z.number().int().nonnegative(), metric: z.string() });
 
 export interface SelectedCheckpoint {

@@ -8,13 +8,20 @@ import { RANKING, rankingValue, type MetricName } from '../../../metrics/protoco
 import type { Evaluation } from './types.js';
 
 /** A trial without a refine metric selects on the first of these it computes. */
-export const SELECTION_ORDER: readonly MetricName[] = ['inception_score', 'fid', 'critic_w', 'ms_ssim', 'modes_covered'];
+export const SELECTION_ORDER: readonly MetricName[] = [
+  'inception_score',
+  'fid',
+  'critic_w',
+  'ms_ssim',
+  'modes_covered',
+];
 
 /** The sweep's refine metric if it has one, else the first of the trial's metrics in SELECTION_ORDER. */
 export function selectionMetricFor(metrics: readonly MetricName[], refineMetric?: MetricName): MetricName {
   if (refineMetric !== undefined) return refineMetric;
   const first = SELECTION_ORDER.find((m) => metrics.includes(m));
-  if (!first) throw new Error(`no selection metric among [${metrics.join(', ')}]; known: ${SELECTION_ORDER.join(', ')}`);
+  if (!first)
+    throw new Error(`no selection metric among [${metrics.join(', ')}]; known: ${SELECTION_ORDER.join(', ')}`);
   return first;
 }
 

@@ -10,7 +10,13 @@ import type { TrainEvent, TrainResult } from '../../train/types.js';
 import type { TrialClock } from './clock.js';
 import type { TrialRecorder } from './recorder.js';
 import { bestEvaluation, evaluationSeeds, withEvaluation } from './selection.js';
-import { readSelected, readValScores, saveSelected, writeValScores, type SelectedCheckpoint } from './selection-store.js';
+import {
+  readSelected,
+  readValScores,
+  saveSelected,
+  writeValScores,
+  type SelectedCheckpoint,
+} from './selection-store.js';
 import type { Evaluation } from './types.js';
 import { evaluateNow, segmentTargets, trainSegment, type TrialWork } from './work.js';
 
