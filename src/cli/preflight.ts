@@ -32,17 +32,6 @@ async function tracking(): Promise<typeof import('../tracking/index.js')> {
   return import('../tracking/index.js');
 }
 
-function authHeaders(): Record<string, string> {
-  const token = process.env.MLFLOW_TRACKING_TOKEN;
-  if (token) return { Authorization: `Bearer ${token}` };
-  const user = process.env.MLFLOW_TRACKING_USERNAME;
-  const pass = process.env.MLFLOW_TRACKING_PASSWORD;
-  if (user !== undefined && pass !== undefined) {
-    return { Authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` };
-  }
-  return {};
-}
-
 function causeOf(e: unknown): string {
   if (!(e instanceof Error)) return String(e);
   if (e.name === 'TimeoutError') return `no answer in ${checkTimeoutMs() / 1000} s`;
@@ -58,7 +47,7 @@ async function checkServer(uri: string, shown: string): Promise<void> {
   try {
     res = await fetch(`${uri}/api/2.0/mlflow/experiments/search`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', ...authHeaders() },
+      headers: { 'Content-Type': 'application/json', ...(await tracking()).authHeaders() },
       body: JSON.stringify({ max_results: 1 }),
       signal: AbortSignal.timeout(checkTimeoutMs()),
     });

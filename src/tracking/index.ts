@@ -3,6 +3,7 @@
  * MLflow server, and run-record.ts, which names everything a run holds.
  */
 export {
+  authHeaders,
   MlflowRestTracker,
   MlflowApiError,
   TrackingUnavailableError,

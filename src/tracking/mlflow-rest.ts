@@ -168,7 +168,8 @@ function backoffMs(attempt: number): number {
   return Math.min(5_000, 200 * 2 ** Math.min(attempt, 10)) * (0.75 + Math.random() * 0.5);
 }
 
-function authHeaders(userinfo?: string): Record<string, string> {
+/** MLflow's client rules for credentials, as HTTP headers (shared with the CLI's start-up check). */
+export function authHeaders(userinfo?: string): Record<string, string> {
   const token = process.env.MLFLOW_TRACKING_TOKEN;
   if (token) return { Authorization: `Bearer ${token}` };
   const user = process.env.MLFLOW_TRACKING_USERNAME;
