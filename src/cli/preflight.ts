@@ -9,7 +9,6 @@
  */
 import { constants, existsSync, statSync } from 'node:fs';
 import { access } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { UserError } from './errors.js';
 
@@ -45,9 +44,12 @@ async function checkServer(uri: string, shown: string): Promise<void> {
   const tried = `POST ${shown}/api/2.0/mlflow/experiments/search`;
   let res: Response;
   try {
-    res = await fetch(`${uri}/api/2.0/mlflow/experiments/search`, {
+    // user info in the URI is sent as Basic auth, as the tracker (and MLflow's own client) does
+    const { authHeaders, splitUserinfo } = await tracking();
+    const { base, userinfo } = splitUserinfo(uri);
+    res = await fetch(`${base}/api/2.0/mlflow/experiments/search`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', ...(await tracking()).authHeaders() },
+      headers: { 'Content-Type': 'application/json', ...authHeaders(userinfo) },
       body: JSON.stringify({ max_results: 1 }),
       signal: AbortSignal.timeout(checkTimeoutMs()),
     });
@@ -122,16 +124,8 @@ export async function checkTrackingStore(uri: string | undefined, opts: { mustEx
     throw new UserError(`${(e as Error).message}; ${HOW_TO_SET}`, 2);
   }
   const shown = redactSecrets(target.uri);
-  // unsent writes are journaled there before they are sent (mlflow-rest.ts's default folder)
-  const journal = process.env.GANSTUDY_JOURNAL_DIR ?? path.join(os.tmpdir(), 'ganstudy-tracking-journal');
-  await checkWritableDir(journal, 'GANSTUDY_JOURNAL_DIR');
-  if (target.kind === 'server' && /^https?:\/\/[^/]*@/i.test(target.uri)) {
-    throw new UserError(
-      `tracking URI ${shown}: credentials in the URI are not sent; ` +
-        'remove them and set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN)',
-      2,
-    );
-  }
+  // unsent writes are journaled there before they are sent (the tracker's private, per-user folder)
+  await checkWritableDir((await tracking()).journalRoot(), 'GANSTUDY_JOURNAL_DIR');
   if (target.kind === 'server') return checkServer(target.uri, shown);
   if (target.sqliteFile === undefined) return; // other databases: the local server's start says what is wrong
   if (existsSync(target.sqliteFile)) {

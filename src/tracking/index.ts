@@ -4,6 +4,7 @@
  */
 export {
   authHeaders,
+  splitUserinfo,
   MlflowRestTracker,
   MlflowApiError,
   TrackingUnavailableError,
@@ -32,3 +33,4 @@ export * from './run-record.js';
 export { gitCommit } from './git.js';
 export * from './types.js';
 export { redactSecrets } from './redact.js';
+export { journalRoot } from './journal.js';

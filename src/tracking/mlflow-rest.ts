@@ -182,7 +182,8 @@ export function authHeaders(userinfo?: string): Record<string, string> {
 }
 
 /** the URI without its user info (what requests go to) and the decoded user info */
-function splitUserinfo(uri: string): { base: string; userinfo?: string } {
+/** The URI fetch can take (no user info) and the user info MLflow's client would send as Basic auth. */
+export function splitUserinfo(uri: string): { base: string; userinfo?: string } {
   try {
     const u = new URL(uri);
     if (!u.username && !u.password) return { base: uri };
