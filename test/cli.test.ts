@@ -343,7 +343,7 @@ describe('errors.ts and args.ts', () => {
     await tracker.close();
     const lines = out.text().trim().split('\n');
     expect(lines, out.text()).toHaveLength(1);
-    expect(lines[0]).toMatch(/^\[trial 0\] tracking: .* buffering and retrying; .*GANSTUDY_TRACKING_MAX_WAIT_S/);
+    expect(lines[0]).toMatch(/^\[trial 0\] tracking: .* retrying with backoff.*GANSTUDY_TRACKING_MAX_WAIT_S/);
   });
 
   it('suggests by edit distance', () => {

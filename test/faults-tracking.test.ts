@@ -142,8 +142,9 @@ function drill(label: string, uri = server.uri, extra: Record<string, string> = 
     TINY_METRICS: 'ms_ssim',
     ...extra,
   };
+  // --verbose: the trial's JSON summary (its status) is printed only then
   const trial = (index: number, more: Record<string, string> = {}): Cli =>
-    start(['trial', TINY, '--index', String(index)], { ...env, ...more });
+    start(['trial', TINY, '--index', String(index), '--verbose'], { ...env, ...more });
   return { name, dir, env, trial };
 }
 
