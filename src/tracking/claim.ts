@@ -94,7 +94,7 @@ export type ClaimResult = { won: true } | { won: false; holder: Claim };
 export class TrialClaim {
   readonly worker = randomBytes(8).toString('hex');
   private timer: NodeJS.Timeout | undefined;
-  private beating = false;
+  private beating: Promise<void> | undefined;
 
   constructor(
     private readonly tracker: Tracker,
@@ -150,17 +150,17 @@ export class TrialClaim {
     return { won: false, holder };
   }
 
-  private async beat(): Promise<void> {
+  private beat(): Promise<void> {
     // a heartbeat still retrying an unreachable server must not stack up
-    if (this.beating) return;
-    this.beating = true;
-    try {
-      await this.write('held');
-    } catch {
-      // the next heartbeat tries again; a claim that goes stale meanwhile is what staleMs is for
-    } finally {
-      this.beating = false;
-    }
+    if (this.beating) return this.beating;
+    this.beating = this.write('held')
+      .catch(() => {
+        // the next heartbeat tries again; a claim that goes stale meanwhile is what staleMs is for
+      })
+      .finally(() => {
+        this.beating = undefined;
+      });
+    return this.beating;
   }
 
   private async remove(): Promise<void> {
@@ -170,6 +170,8 @@ export class TrialClaim {
   async release(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    // a heartbeat in flight (slow or retried) would write the claim back after the removal
+    await this.beating;
     await this.remove();
   }
 }
