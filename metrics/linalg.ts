@@ -23,6 +23,7 @@
  * block of rows starting at i starts at k = i. 4×4 register blocking and chunks of the shared dimension keep the
  * operands in cache. Rows beyond ra/rb up to a multiple of 4 must exist in A and B (zero padding) and in C.
  */
+// one function on purpose (over 80 lines): the 16 accumulators must stay locals of the inner loop to live in registers
 export function gramBlocked(
   A: Float64Array,
   ra: number,

@@ -29,6 +29,7 @@ import {
   type OpenedTracker,
 } from '../tracking/index.js';
 import { TAGS, type Run, type Tracker } from '../tracking/types.js';
+import type { RefineSpec, SweepSpec } from './define.js';
 import { expandRefine, expandSweep, type Trial, type TrialPhase } from './expand.js';
 import { loadSweepFile } from './load.js';
 import { classifierNeeds } from './dataset-classifiers.js';
@@ -160,52 +161,78 @@ export async function runSweep(file: string, opts: RunSweepOptions = {}): Promis
       signal: opts.signal,
       onRunningChange: opts.onRunningChange,
     };
-    let runs = await tracker.searchRuns([experimentId]);
-    const known = statusByTrial(runs);
+    const known = statusByTrial(await tracker.searchRuns([experimentId]));
     const pending = phase1.filter(
       (t) => known.get(t.trialId)?.status !== 'FINISHED' && !known.get(t.trialId)?.diverged,
     );
     if (parallel > 1 && classifierNeeds(pending).length > 0) {
-      // train shared classifiers once, with every core, instead of once per parallel trial
-      const code = await runChild(['--prepare'], '[prepare] ', cores, ctx);
-      if (opts.signal?.aborted) {
-        say(`sweep ${spec.name}: interrupted before any trial started`);
+      const stopped = await prepareClassifiers(spec.name, cores, ctx, say);
+      if (stopped) {
         result.exitCode = TRIAL_EXIT.interrupted;
         return result;
       }
-      if (code !== 0) say(`[prepare] exit ${code}: the trials will train the classifiers they need themselves`);
     }
     const r1 = await runPhase('grid', phase1, known, ctx);
     result.trials.push(...r1);
     if (spec.refine && !opts.signal?.aborted) {
-      runs = await tracker.searchRuns([experimentId]);
-      const phase2 = expandRefine(spec, phase1, runs);
-      say(
-        `refine: top ${spec.refine.topK} setting(s) per model and dataset by val/${spec.refine.metric}, ` +
-          `${spec.refine.seeds.length} new seed(s) each → ${phase2.length} trials`,
-      );
-      result.trials.push(...(await runPhase('refine', phase2, statusByTrial(runs), ctx)));
+      result.trials.push(...(await runRefinePhase(spec, spec.refine, phase1, tracker, experimentId, ctx, say)));
     }
-    const count = (s: TrialRunStatus) => result.trials.filter((t) => t.status === s).length;
-    const failed = count('failed') + count('diverged');
-    const interrupted = count('interrupted') > 0 || (opts.signal?.aborted ?? false);
-    say(
-      `sweep ${spec.name}: ${count('finished')} finished, ${count('skipped')} already finished, ` +
-        `${count('failed')} failed, ${count('diverged')} diverged${interrupted ? ', interrupted (run the same command again to resume)' : ''}`,
-    );
+    result.exitCode = summarize(spec.name, result.trials, opts.signal?.aborted ?? false, say);
     say(whereToLook(tracker, experimentId));
-    result.exitCode = interrupted ? TRIAL_EXIT.interrupted : failed > 0 ? 1 : 0;
     return result;
   } finally {
     await tracker.close();
   }
 }
 
-async function expandRefineFrom(
-  spec: Parameters<typeof expandRefine>[0],
+type Say = (line: string) => void;
+
+/**
+ * Trains the shared classifiers once, with every core, instead of once per parallel trial. True when the sweep
+ * was stopped meanwhile (said so; nothing else may start); a failed preparation only leaves the work to the trials.
+ */
+async function prepareClassifiers(name: string, cores: number, ctx: PhaseContext, say: Say): Promise<boolean> {
+  const code = await runChild(['--prepare'], '[prepare] ', cores, ctx);
+  if (ctx.signal?.aborted) {
+    say(`sweep ${name}: interrupted before any trial started`);
+    return true;
+  }
+  if (code !== 0) say(`[prepare] exit ${code}: the trials will train the classifiers they need themselves`);
+  return false;
+}
+
+/** phase 2: the best phase-1 settings with new seeds, chosen from the scores now in the tracker */
+async function runRefinePhase(
+  spec: SweepSpec,
+  refine: RefineSpec,
   phase1: Trial[],
   tracker: Tracker,
-): Promise<Trial[]> {
+  experimentId: string,
+  ctx: PhaseContext,
+  say: Say,
+): Promise<SweepResult['trials']> {
+  const runs = await tracker.searchRuns([experimentId]);
+  const phase2 = expandRefine(spec, phase1, runs);
+  say(
+    `refine: top ${refine.topK} setting(s) per model and dataset by val/${refine.metric}, ` +
+      `${refine.seeds.length} new seed(s) each → ${phase2.length} trials`,
+  );
+  return runPhase('refine', phase2, statusByTrial(runs), ctx);
+}
+
+/** one summary line; the sweep's exit code: 130 when stopped, 1 when a trial failed or diverged, else 0 */
+function summarize(name: string, trials: SweepResult['trials'], aborted: boolean, say: Say): number {
+  const count = (s: TrialRunStatus) => trials.filter((t) => t.status === s).length;
+  const failed = count('failed') + count('diverged');
+  const interrupted = count('interrupted') > 0 || aborted;
+  say(
+    `sweep ${name}: ${count('finished')} finished, ${count('skipped')} already finished, ` +
+      `${count('failed')} failed, ${count('diverged')} diverged${interrupted ? ', interrupted (run the same command again to resume)' : ''}`,
+  );
+  return interrupted ? TRIAL_EXIT.interrupted : failed > 0 ? 1 : 0;
+}
+
+async function expandRefineFrom(spec: SweepSpec, phase1: Trial[], tracker: Tracker): Promise<Trial[]> {
   const experimentId = await tracker.getExperimentByName(spec.name);
   if (experimentId === undefined) return [];
   return expandRefine(spec, phase1, await tracker.searchRuns([experimentId]));
@@ -270,6 +297,62 @@ interface PhaseContext {
   onRunningChange?: (running: number) => void;
 }
 
+/** the `ganstudy trial` arguments of one trial of a phase */
+function trialArgs(prefixArgs: string[], t: Trial, phase: TrialPhase, ctx: PhaseContext): string[] {
+  const args = [
+    ...prefixArgs,
+    'trial',
+    ctx.absFile,
+    '--index',
+    String(t.index),
+    '--phase',
+    phase,
+    '--runs-dir',
+    ctx.runsDir,
+  ];
+  if (ctx.retryDiverged) args.push('--retry-diverged');
+  return args;
+}
+
+/** starts one trial's child process: the sweep's tracker and store, its share of the cores, this process as parent */
+function spawnTrial(cmd: string, args: string[], t: Trial, ctx: PhaseContext): ChildProcess {
+  return spawn(cmd, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      MLFLOW_TRACKING_URI: ctx.trackingUri,
+      [STORE_ENV]: ctx.storeUri,
+      TF_NUM_INTRAOP_THREADS: String(ctx.threads),
+      TF_NUM_INTEROP_THREADS: '1',
+      GANSTUDY_PARENT_PID: String(process.pid),
+      GANSTUDY_EXPECT_TRIAL_ID: t.trialId,
+    },
+  });
+}
+
+/** the child's exit code; a child killed by SIGINT/SIGTERM counts as interrupted, one that never started as failed */
+function trialExitCode(child: ChildProcess, tag: string, err: NodeJS.WritableStream): Promise<number> {
+  return new Promise<number>((resolve) => {
+    child.on('error', (e) => {
+      err.write(`${tag} could not start: ${e.message}\n`);
+      resolve(TRIAL_EXIT.failed);
+    });
+    child.on('exit', (c, sig) =>
+      resolve(c ?? (sig === 'SIGINT' || sig === 'SIGTERM' ? TRIAL_EXIT.interrupted : TRIAL_EXIT.failed)),
+    );
+  });
+}
+
+function statusOfExit(code: number): TrialRunStatus {
+  return code === TRIAL_EXIT.ok
+    ? 'finished'
+    : code === TRIAL_EXIT.diverged
+      ? 'diverged'
+      : code === TRIAL_EXIT.interrupted
+        ? 'interrupted'
+        : 'failed';
+}
+
 async function runPhase(
   phase: TrialPhase,
   trials: Trial[],
@@ -302,69 +385,28 @@ async function runPhase(
   };
   ctx.signal?.addEventListener('abort', onAbort, { once: true });
   const { cmd, prefixArgs } = childCommand();
+  const runTrial = async (t: Trial): Promise<void> => {
+    if (ctx.signal?.aborted) return;
+    running++;
+    ctx.onRunningChange?.(running);
+    const tag = `[${phase === 'refine' ? 'r' : '#'}${t.index} ${t.model}/${t.dataset}]`;
+    progress(`${tag} start ${t.runName} (${t.trialId})`);
+    const started = performance.now();
+    const child = spawnTrial(cmd, trialArgs(prefixArgs, t, phase, ctx), t, ctx);
+    children.add(child);
+    prefixLines(child.stdout, `${tag} `, ctx.out);
+    prefixLines(child.stderr, `${tag} `, ctx.err);
+    const code = await trialExitCode(child, tag, ctx.err);
+    children.delete(child);
+    running--;
+    ctx.onRunningChange?.(running);
+    const seconds = (performance.now() - started) / 1000;
+    const status = statusOfExit(code);
+    record(t, status, seconds);
+    progress(`${tag} ${status} after ${seconds.toFixed(0)} s (exit ${code})`);
+  };
   try {
-    await Promise.all(
-      todo.map((t) =>
-        limit(async () => {
-          if (ctx.signal?.aborted) return;
-          running++;
-          ctx.onRunningChange?.(running);
-          const tag = `[${phase === 'refine' ? 'r' : '#'}${t.index} ${t.model}/${t.dataset}]`;
-          progress(`${tag} start ${t.runName} (${t.trialId})`);
-          const started = performance.now();
-          const args = [
-            ...prefixArgs,
-            'trial',
-            ctx.absFile,
-            '--index',
-            String(t.index),
-            '--phase',
-            phase,
-            '--runs-dir',
-            ctx.runsDir,
-          ];
-          if (ctx.retryDiverged) args.push('--retry-diverged');
-          const child = spawn(cmd, args, {
-            stdio: ['ignore', 'pipe', 'pipe'],
-            env: {
-              ...process.env,
-              MLFLOW_TRACKING_URI: ctx.trackingUri,
-              [STORE_ENV]: ctx.storeUri,
-              TF_NUM_INTRAOP_THREADS: String(ctx.threads),
-              TF_NUM_INTEROP_THREADS: '1',
-              GANSTUDY_PARENT_PID: String(process.pid),
-              GANSTUDY_EXPECT_TRIAL_ID: t.trialId,
-            },
-          });
-          children.add(child);
-          prefixLines(child.stdout, `${tag} `, ctx.out);
-          prefixLines(child.stderr, `${tag} `, ctx.err);
-          const code = await new Promise<number>((resolve) => {
-            child.on('error', (e) => {
-              ctx.err.write(`${tag} could not start: ${e.message}\n`);
-              resolve(TRIAL_EXIT.failed);
-            });
-            child.on('exit', (c, sig) =>
-              resolve(c ?? (sig === 'SIGINT' || sig === 'SIGTERM' ? TRIAL_EXIT.interrupted : TRIAL_EXIT.failed)),
-            );
-          });
-          children.delete(child);
-          running--;
-          ctx.onRunningChange?.(running);
-          const seconds = (performance.now() - started) / 1000;
-          const status: TrialRunStatus =
-            code === TRIAL_EXIT.ok
-              ? 'finished'
-              : code === TRIAL_EXIT.diverged
-                ? 'diverged'
-                : code === TRIAL_EXIT.interrupted
-                  ? 'interrupted'
-                  : 'failed';
-          record(t, status, seconds);
-          progress(`${tag} ${status} after ${seconds.toFixed(0)} s (exit ${code})`);
-        }),
-      ),
-    );
+    await Promise.all(todo.map((t) => limit(() => runTrial(t))));
   } finally {
     ctx.signal?.removeEventListener('abort', onAbort);
   }

@@ -231,6 +231,31 @@ function toRun(r: z.infer<typeof RunSchema>): Run {
 
 type BatchOp = Extract<QueuedOp, { kind: 'metric' | 'param' | 'tag' }>;
 
+/** the consecutive metric/param/tag writes of one run at the head of the queue, within MLflow's batch limits */
+function collectBatch(queue: readonly Entry[], runId: string): { batch: BatchOp[]; metrics: number } {
+  const batch: BatchOp[] = [];
+  const paramKeys = new Set<string>();
+  const tagKeys = new Set<string>();
+  let metrics = 0;
+  let bytes = 200;
+  for (const entry of queue) {
+    const o = entry.op;
+    if ((o.kind !== 'metric' && o.kind !== 'param' && o.kind !== 'tag') || o.runId !== runId) break;
+    const size = JSON.stringify(o).length;
+    if (batch.length + 1 > LIMITS.entitiesPerBatch || bytes + size > LIMITS.batchBytes) break;
+    if (o.kind === 'metric' && metrics + 1 > LIMITS.metricsPerBatch) break;
+    // duplicate keys in one batch are refused (params) or ambiguous (tags): send them in the next one
+    if (o.kind === 'param' && (paramKeys.size + 1 > LIMITS.paramsPerBatch || paramKeys.has(o.key))) break;
+    if (o.kind === 'tag' && (tagKeys.size + 1 > LIMITS.tagsPerBatch || tagKeys.has(o.key))) break;
+    if (o.kind === 'metric') metrics++;
+    if (o.kind === 'param') paramKeys.add(o.key);
+    if (o.kind === 'tag') tagKeys.add(o.key);
+    batch.push(o);
+    bytes += size;
+  }
+  return { batch, metrics };
+}
+
 export class MlflowRestTracker implements Tracker {
   readonly uri: string;
   /** the URI as messages show it: the password of its user info replaced */
@@ -791,90 +816,88 @@ export class MlflowRestTracker implements Tracker {
     const head = this.queue[0];
     if (!head) return;
     const op = head.op;
-    if (op.kind === 'deleteTag') {
-      try {
-        await this.once('POST', 'runs/delete-tag', Responses.empty, { run_id: op.runId, key: op.key });
-      } catch (e) {
-        if (!(e instanceof MlflowApiError && (e.status === 404 || e.errorCode === 'RESOURCE_DOES_NOT_EXIST')))
-          return this.reject(1, e);
-      }
-      return this.ack(1);
-    }
-    if (op.kind === 'update') {
-      try {
-        await this.once('POST', 'runs/update', Responses.empty, {
-          run_id: op.runId,
-          status: op.status,
-          ...(op.endTime !== undefined ? { end_time: op.endTime } : {}),
-        });
-      } catch (e) {
-        return this.reject(1, e);
-      }
-      return this.ack(1);
-    }
-    // collect consecutive metric/param/tag writes of the same run within MLflow's batch limits
+    if (op.kind === 'deleteTag') return this.sendDeleteTag(op);
+    if (op.kind === 'update') return this.sendUpdate(op);
     const runId = op.runId;
-    const batch: BatchOp[] = [];
-    const paramKeys = new Set<string>();
-    const tagKeys = new Set<string>();
-    let metrics = 0;
-    let bytes = 200;
-    for (const entry of this.queue) {
-      const o = entry.op;
-      if ((o.kind !== 'metric' && o.kind !== 'param' && o.kind !== 'tag') || o.runId !== runId) break;
-      const size = JSON.stringify(o).length;
-      if (batch.length + 1 > LIMITS.entitiesPerBatch || bytes + size > LIMITS.batchBytes) break;
-      if (o.kind === 'metric' && metrics + 1 > LIMITS.metricsPerBatch) break;
-      // duplicate keys in one batch are refused (params) or ambiguous (tags): send them in the next one
-      if (o.kind === 'param' && (paramKeys.size + 1 > LIMITS.paramsPerBatch || paramKeys.has(o.key))) break;
-      if (o.kind === 'tag' && (tagKeys.size + 1 > LIMITS.tagsPerBatch || tagKeys.has(o.key))) break;
-      if (o.kind === 'metric') metrics++;
-      if (o.kind === 'param') paramKeys.add(o.key);
-      if (o.kind === 'tag') tagKeys.add(o.key);
-      batch.push(o);
-      bytes += size;
-    }
-    if (this.verify.has(runId) && metrics > 0) {
-      // each request retried on its own: a flaky link must not restart a read of many keys from the beginning
-      const points = await this.serverPoints(runId, true).catch((e: unknown) => {
-        if (e instanceof MlflowApiError) return undefined; // the run is gone: let log-batch report it
-        throw e;
-      });
-      if (points) this.serverHeld.seed(runId, points);
-      this.verify.delete(runId);
-    }
+    const { batch, metrics } = collectBatch(this.queue, runId);
+    if (this.verify.has(runId) && metrics > 0) await this.seedServerHeld(runId);
     // every batch, not only the first after a resume: the server's history was read once for the whole run
     const send = batch.filter((o) => o.kind !== 'metric' || !this.serverHeld.has(runId, o.key, o.step));
     if (this.failedInFlight) this.resent += send.length;
-    if (send.length > 0) {
-      const body = {
-        run_id: runId,
-        metrics: send.flatMap((o) =>
-          o.kind === 'metric' ? [{ key: o.key, value: o.value, step: o.step, timestamp: o.timestamp }] : [],
-        ),
-        params: send.flatMap((o) => (o.kind === 'param' ? [{ key: o.key, value: o.value }] : [])),
-        tags: send.flatMap((o) => (o.kind === 'tag' ? [{ key: o.key, value: o.value }] : [])),
-      };
-      const t0 = performance.now();
-      try {
-        await this.once('POST', 'runs/log-batch', Responses.empty, body);
-      } catch (e) {
-        // the server may have stored the batch before the connection broke: check before resending
-        if (!(e instanceof TrackingUnavailableError)) return this.reject(batch.length, e);
-        this.verify.add(runId);
-        this.failedInFlight = true;
-        throw e;
-      }
-      this.failedInFlight = false;
-      for (const o of send) if (o.kind === 'metric') this.serverHeld.add(runId, o.key, o.step);
-      this.stats.latenciesMs.push(performance.now() - t0);
-      this.stats.entities.push(send.length);
-      this.stats.requests++;
-      this.stats.metrics += body.metrics.length;
-      this.stats.params += body.params.length;
-      this.stats.tags += body.tags.length;
-    }
+    if (send.length > 0 && !(await this.logBatch(runId, send, batch.length))) return;
     this.ack(batch.length);
+  }
+
+  /** a tag already gone (or its run) counts as deleted */
+  private async sendDeleteTag(op: Extract<QueuedOp, { kind: 'deleteTag' }>): Promise<void> {
+    try {
+      await this.once('POST', 'runs/delete-tag', Responses.empty, { run_id: op.runId, key: op.key });
+    } catch (e) {
+      if (!(e instanceof MlflowApiError && (e.status === 404 || e.errorCode === 'RESOURCE_DOES_NOT_EXIST')))
+        return this.reject(1, e);
+    }
+    return this.ack(1);
+  }
+
+  private async sendUpdate(op: Extract<QueuedOp, { kind: 'update' }>): Promise<void> {
+    try {
+      await this.once('POST', 'runs/update', Responses.empty, {
+        run_id: op.runId,
+        status: op.status,
+        ...(op.endTime !== undefined ? { end_time: op.endTime } : {}),
+      });
+    } catch (e) {
+      return this.reject(1, e);
+    }
+    return this.ack(1);
+  }
+
+  /** after a batch whose answer was lost: the run's metric points the server already holds, read once */
+  private async seedServerHeld(runId: string): Promise<void> {
+    // each request retried on its own: a flaky link must not restart a read of many keys from the beginning
+    const points = await this.serverPoints(runId, true).catch((e: unknown) => {
+      if (e instanceof MlflowApiError) return undefined; // the run is gone: let log-batch report it
+      throw e;
+    });
+    if (points) this.serverHeld.seed(runId, points);
+    this.verify.delete(runId);
+  }
+
+  /**
+   * One log-batch request for `send` (the writes of a batch of `batchLength` the server does not hold yet). False
+   * when the server refused it: the batch is then dropped and reported; an unreachable server throws.
+   */
+  private async logBatch(runId: string, send: BatchOp[], batchLength: number): Promise<boolean> {
+    const body = {
+      run_id: runId,
+      metrics: send.flatMap((o) =>
+        o.kind === 'metric' ? [{ key: o.key, value: o.value, step: o.step, timestamp: o.timestamp }] : [],
+      ),
+      params: send.flatMap((o) => (o.kind === 'param' ? [{ key: o.key, value: o.value }] : [])),
+      tags: send.flatMap((o) => (o.kind === 'tag' ? [{ key: o.key, value: o.value }] : [])),
+    };
+    const t0 = performance.now();
+    try {
+      await this.once('POST', 'runs/log-batch', Responses.empty, body);
+    } catch (e) {
+      // the server may have stored the batch before the connection broke: check before resending
+      if (!(e instanceof TrackingUnavailableError)) {
+        this.reject(batchLength, e);
+        return false;
+      }
+      this.verify.add(runId);
+      this.failedInFlight = true;
+      throw e;
+    }
+    this.failedInFlight = false;
+    for (const o of send) if (o.kind === 'metric') this.serverHeld.add(runId, o.key, o.step);
+    this.stats.latenciesMs.push(performance.now() - t0);
+    this.stats.entities.push(send.length);
+    this.stats.requests++;
+    this.stats.metrics += body.metrics.length;
+    this.stats.params += body.params.length;
+    this.stats.tags += body.tags.length;
+    return true;
   }
 
   /** a refused write is dropped (retrying cannot help) and reported by the next flush() */

@@ -120,46 +120,76 @@ function spawnWatchdog(groupPid: number): void {
   dog.unref();
 }
 
+/** the mlflow command line: `ui` as a user starts it, or `server` with the flags explained above */
+function serverArgs(opts: StartServerOptions, port: number): string[] {
+  const store = opts.backendStoreUri === undefined ? [] : ['--backend-store-uri', opts.backendStoreUri];
+  const artifacts =
+    opts.artifactsDestination === undefined ? [] : ['--artifacts-destination', opts.artifactsDestination];
+  const where = ['--host', '127.0.0.1', '--port', String(port)];
+  return opts.command === 'ui'
+    ? ['ui', ...where]
+    : ['server', ...where, '--workers', '1', ...store, '--default-artifact-root', 'mlflow-artifacts:/', ...artifacts];
+}
+
+/** mlflow in its own process group, its stdout and stderr handed to `keep` */
+function spawnMlflow(args: string[], cwd: string | undefined, keep: (d: Buffer) => void): ChildProcess {
+  const proc = spawn(mlflowBinary(), args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+    ...(cwd !== undefined ? { cwd } : {}),
+    // the job runner of MLflow 3.x starts extra worker processes we never use
+    env: { ...process.env, MLFLOW_SERVER_ENABLE_JOB_EXECUTION: 'false' },
+  });
+  proc.stdout?.on('data', keep);
+  proc.stderr?.on('data', keep);
+  return proc;
+}
+
+/** rejects when the executable cannot be started at all (not installed, not executable) */
+function spawnFailure(proc: ChildProcess): Promise<never> {
+  const hint = 'run scripts/setup.sh or set GANSTUDY_MLFLOW';
+  return new Promise<never>((_, reject) =>
+    proc.once('error', (e) => reject(new Error(`cannot start ${mlflowBinary()}: ${e.message}; ${hint}`))),
+  );
+}
+
+/** ends the server's group with `signal` (SIGKILL after 10 s), then waits until its port stops answering */
+async function endGroup(p: ChildProcess | undefined, uri: string, signal: NodeJS.Signals): Promise<void> {
+  if (!p || p.exitCode !== null || p.signalCode !== null) return killGroup(p?.pid, 'SIGKILL');
+  await new Promise<void>((resolve) => {
+    p.once('exit', () => resolve());
+    killGroup(p.pid, signal);
+    setTimeout(() => killGroup(p.pid, 'SIGKILL'), 10_000).unref();
+  });
+  // uvicorn may outlive its SIGTERM'd parent: make sure the group is gone
+  killGroup(p.pid, 'SIGKILL');
+  // the worker holds the port for a moment after the parent exits
+  for (let i = 0; i < 40; i++) {
+    try {
+      await fetch(`${uri}/health`, { signal: AbortSignal.timeout(1000) });
+      await sleep(250);
+    } catch {
+      return;
+    }
+  }
+}
+
 export async function startMlflowServer(opts: StartServerOptions): Promise<MlflowServer> {
   const port = opts.port ?? (await freePort());
   const uri = `http://127.0.0.1:${port}`;
   if (opts.artifactsDestination !== undefined) mkdirSync(opts.artifactsDestination, { recursive: true });
-  const store = opts.backendStoreUri === undefined ? [] : ['--backend-store-uri', opts.backendStoreUri];
-  const artifacts =
-    opts.artifactsDestination === undefined ? [] : ['--artifacts-destination', opts.artifactsDestination];
+  const args = serverArgs(opts, port);
   let proc: ChildProcess | undefined;
   let output = '';
   const onExit = (): void => killGroup(proc?.pid, 'SIGTERM');
+  const terminate = async (signal: NodeJS.Signals): Promise<void> => {
+    process.off('exit', onExit);
+    await endGroup(proc, uri, signal);
+  };
   const launch = async (): Promise<void> => {
     output = '';
-    const where = ['--host', '127.0.0.1', '--port', String(port)];
-    const args =
-      opts.command === 'ui'
-        ? ['ui', ...where]
-        : [
-            'server',
-            ...where,
-            '--workers',
-            '1',
-            ...store,
-            '--default-artifact-root',
-            'mlflow-artifacts:/',
-            ...artifacts,
-          ];
-    proc = spawn(mlflowBinary(), args, {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-      ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
-      // the job runner of MLflow 3.x starts extra worker processes we never use
-      env: { ...process.env, MLFLOW_SERVER_ENABLE_JOB_EXECUTION: 'false' },
-    });
-    const keep = (d: Buffer): void => void (output = (output + d.toString()).slice(-20_000));
-    proc.stdout?.on('data', keep);
-    proc.stderr?.on('data', keep);
-    const hint = 'run scripts/setup.sh or set GANSTUDY_MLFLOW';
-    const spawnError = new Promise<never>((_, reject) =>
-      proc?.once('error', (e) => reject(new Error(`cannot start ${mlflowBinary()}: ${e.message}; ${hint}`))),
-    );
+    proc = spawnMlflow(args, opts.cwd, (d) => void (output = (output + d.toString()).slice(-20_000)));
+    const spawnError = spawnFailure(proc);
     process.on('exit', onExit);
     if (proc.pid !== undefined) spawnWatchdog(proc.pid);
     try {
@@ -169,27 +199,6 @@ export async function startMlflowServer(opts: StartServerOptions): Promise<Mlflo
       throw new Error(
         `tracking store ${redactSecrets(opts.backendStoreUri ?? DEFAULT_STORE)}: ${(e as Error).message}`,
       );
-    }
-  };
-  const terminate = async (signal: NodeJS.Signals): Promise<void> => {
-    process.off('exit', onExit);
-    const p = proc;
-    if (!p || p.exitCode !== null || p.signalCode !== null) return killGroup(p?.pid, 'SIGKILL');
-    await new Promise<void>((resolve) => {
-      p.once('exit', () => resolve());
-      killGroup(p.pid, signal);
-      setTimeout(() => killGroup(p.pid, 'SIGKILL'), 10_000).unref();
-    });
-    // uvicorn may outlive its SIGTERM'd parent: make sure the group is gone
-    killGroup(p.pid, 'SIGKILL');
-    // the worker holds the port for a moment after the parent exits
-    for (let i = 0; i < 40; i++) {
-      try {
-        await fetch(`${uri}/health`, { signal: AbortSignal.timeout(1000) });
-        await sleep(250);
-      } catch {
-        return;
-      }
     }
   };
   await launch();

@@ -16,7 +16,7 @@ import { tf } from '../../backend/index.js';
 import { loadDataset, type DatasetSpec } from '../../data/index.js';
 import { readImageFolder } from '../../data/images.js';
 import { listImages } from '../../data/image-folder.js';
-import { parseCommandLine } from '../args.js';
+import { parseCommandLine, type ParsedFlags } from '../args.js';
 import { UserError } from '../errors.js';
 import type { Dataset } from '../../data/types.js';
 import { createRng } from '../../util/rng.js';
@@ -229,20 +229,20 @@ function resizeNote(counts: Map<string, number>, size: number): string {
   );
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const { flags: values, positionals } = parseCommandLine('evaluate', argv, CLI_OPTIONS, {
-    min: 1,
-    max: 1,
-    what: 'folder of images',
-  });
-  if (values.help) {
-    process.stdout.write(usage());
-    return 0;
-  }
-  const log = values.quiet ? () => {} : (msg: string) => process.stderr.write(`[evaluate] ${msg}\n`);
-  const folder = path.resolve(positionals[0]);
+type EvaluateFlags = ParsedFlags<typeof CLI_OPTIONS>;
+type Log = (msg: string) => void;
+
+/** what the command line asks for, checked without loading anything */
+interface CheckedFlags {
+  sizeFlag: number | undefined;
+  requested: MetricName[] | null;
+  limit: number | undefined;
+  againstSpec: DatasetSpec | undefined;
+}
+
+/** the cheap checks first: a typo must not wait for data to load */
+function checkFlags(values: EvaluateFlags): CheckedFlags {
   const sizeFlag = values.size !== undefined ? intOption(values.size, 'size', 0, 4) : undefined;
-  // the cheap checks first: a typo must not wait for data to load
   const requested = parseMetrics(values.metrics);
   const limit = values.limit !== undefined ? intOption(values.limit, 'limit', 1) : undefined;
   for (const flag of NUMBER_FLAGS) intOption(values[flag], flag, 1);
@@ -257,17 +257,26 @@ export async function run(argv: string[]): Promise<number> {
       throw new UsageError(`${m} compares with reference images: add --against <data set>`);
     }
   }
-  let dataset: Dataset | null = null;
-  if (values.against && againstSpec) {
-    const spec = againstSpec;
-    log(`loading the reference data ${values.against}`);
-    try {
-      dataset = await loadDataset(spec);
-    } catch (e) {
-      throw new UserError(`--against ${values.against}: ${(e as Error).message.split('\n')[0]}`);
-    }
+  return { sizeFlag, requested, limit, againstSpec };
+}
+
+/** the --against data set, or null without one; a load failure is one line */
+async function loadReference(
+  against: string | undefined,
+  spec: DatasetSpec | undefined,
+  log: Log,
+): Promise<Dataset | null> {
+  if (!against || !spec) return null;
+  log(`loading the reference data ${against}`);
+  try {
+    return await loadDataset(spec);
+  } catch (e) {
+    throw new UserError(`--against ${against}: ${(e as Error).message.split('\n')[0]}`);
   }
-  const size = sizeFlag ?? dataset?.shape[0] ?? 64;
+}
+
+/** the reference must match the side length the images are read at, and be RGB */
+function checkReferenceShape(dataset: Dataset | null, size: number): void {
   if (dataset && (dataset.shape[0] !== size || dataset.shape[1] !== size)) {
     throw new UsageError(
       `--size ${size} differs from the reference's ${dataset.shape[0]}×${dataset.shape[1]} images; ` +
@@ -277,6 +286,10 @@ export async function run(argv: string[]): Promise<number> {
   if (dataset && dataset.shape[2] !== 3) {
     throw new UsageError(`the reference has ${dataset.shape[2]} channels; evaluate reads RGB images`);
   }
+}
+
+/** the folder's images at size × size, after saying what the resize does to them */
+async function readFolder(folder: string, limit: number | undefined, size: number, log: Log): Promise<Tensor4D> {
   let counts: Map<string, number>;
   try {
     counts = await imageSizes(folder, limit);
@@ -286,17 +299,27 @@ export async function run(argv: string[]): Promise<number> {
   if (counts.size === 0) throw new UserError(`${folder} holds no .png, .jpg, .jpeg or .webp image`);
   log(`reading images from ${folder}; ${resizeNote(counts, size)}`);
   const images = await readImageFolder(folder, { size, ...(limit !== undefined ? { limit } : {}) });
-  const count = images.shape[0];
-  log(`${count} images`);
+  log(`${images.shape[0]} images`);
+  return images;
+}
 
+/** --classifier, else the data set's own classifier when the reference is labelled, else none */
+async function chooseClassifier(
+  values: EvaluateFlags,
+  dataset: Dataset | null,
+  log: Log,
+): Promise<Classifier | 'dataset' | undefined> {
   const classifierChoice = values.classifier ?? (dataset?.numClasses ? 'dataset' : undefined);
   const classifier = classifierChoice ? await loadClassifier(classifierChoice, values) : undefined;
   if (classifier === 'dataset' && !dataset) {
     throw new UsageError('--classifier dataset needs --against <labelled data set>');
   }
   if (classifier && classifier !== 'dataset') log(`classifier ${classifier.name}`);
+  return classifier;
+}
 
-  const canClassify = classifier !== undefined;
+/** the requested metrics, or all that the reference and classifier allow; each checked for what it needs */
+function chooseMetrics(requested: MetricName[] | null, dataset: Dataset | null, canClassify: boolean): MetricName[] {
   const metrics: MetricName[] =
     requested ??
     // modes_covered (ColorMNIST only) is computed when asked for
@@ -319,7 +342,11 @@ export async function run(argv: string[]): Promise<number> {
       );
     }
   }
+  return metrics;
+}
 
+/** the evaluation protocol from the flags, its sample counts capped by the folder's image count */
+function buildProtocol(values: EvaluateFlags, count: number): EvalProtocol {
   const samples = intOption(values.samples, 'samples', Math.min(count, 10_000));
   const splits = Math.min(intOption(values.splits, 'splits', 10), samples);
   const diversityBatchSize = Math.min(intOption(values['diversity-batch-size'], 'diversity-batch-size', 64, 2), count);
@@ -334,62 +361,105 @@ export async function run(argv: string[]): Promise<number> {
     fidSamples: samples,
     classifierSteps: intOption(values['classifier-steps'], 'classifier-steps', 2000),
   };
-  const seed = intOption(values.seed, 'seed', 0, 0);
-  const cacheDir = path.resolve(values['cache-dir'] ?? '.cache/ganstudy');
   if (!((protocol.criticWidth ?? 1) > 0))
     throw new UsageError(`--critic-width must be a number > 0; got '${values['critic-width']}'`);
-  const sample = folderSampler(images);
+  return protocol;
+}
+
+interface EvaluationResult {
+  scores: Record<string, number>;
+  classifier: string | null;
+  timings: Record<string, number>;
+  criticCurve?: unknown[];
+}
+
+interface ScoringInput {
+  sample: (n: number, seed: number) => Tensor4D;
+  metrics: MetricName[];
+  protocol: EvalProtocol;
+  classifier: Classifier | 'dataset' | undefined;
+  seed: number;
+  log: Log;
+}
+
+/** with reference data: the whole suite, the critic on the validation split */
+function scoreAgainstReference(input: ScoringInput, dataset: Dataset, cacheDir: string): Promise<EvaluationResult> {
+  const { sample, metrics, protocol, classifier, seed, log } = input;
+  return evaluateGenerator({
+    sample,
+    // scores against the test split; the critic trains on the validation split (paper-spec §5.3)
+    reference: dataset.test,
+    criticTrain: dataset.validation,
+    classifierData: dataset,
+    protocol,
+    metrics,
+    sampleSeed: seed,
+    cacheDir,
+    onProgress: log,
+    buildCritic: buildIndependentCritic,
+    ...(classifier && classifier !== 'dataset' ? { classifier } : {}),
+  });
+}
+
+/** no reference data: the metrics that need none, on the images alone */
+function scoreImagesAlone(input: ScoringInput): EvaluationResult {
+  const { sample, metrics, protocol, classifier, seed, log } = input;
+  const samples = protocol.inceptionSamples;
+  const splits = protocol.inceptionSplits;
+  const scores: Record<string, number> = {};
+  const timings: Record<string, number> = {};
+  const clf = classifier && classifier !== 'dataset' ? classifier : null;
+  if (metrics.includes('inception_score') && clf) {
+    const t = performance.now();
+    log(`inception_score: ${samples} images, ${splits} splits`);
+    const is = inceptionScore({ n: samples, source: (start: number, c: number) => sample(c, seed + start) }, clf, {
+      splits,
+    });
+    scores.inception_score = is.mean;
+    scores.inception_score_std = is.std;
+    timings.inception_score = (performance.now() - t) / 1000;
+  }
+  if (metrics.includes('ms_ssim')) {
+    const t = performance.now();
+    log(`ms_ssim: ${protocol.diversityBatches} batches of ${protocol.diversityBatchSize}`);
+    scores.ms_ssim = sampleDiversity(sample, {
+      batches: protocol.diversityBatches,
+      batchSize: protocol.diversityBatchSize,
+      seed,
+    }).mean;
+    timings.ms_ssim = (performance.now() - t) / 1000;
+  }
+  return { scores, classifier: clf?.name ?? null, timings };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { flags: values, positionals } = parseCommandLine('evaluate', argv, CLI_OPTIONS, {
+    min: 1,
+    max: 1,
+    what: 'folder of images',
+  });
+  if (values.help) {
+    process.stdout.write(usage());
+    return 0;
+  }
+  const log: Log = values.quiet ? () => {} : (msg: string) => process.stderr.write(`[evaluate] ${msg}\n`);
+  const folder = path.resolve(positionals[0]);
+  const { sizeFlag, requested, limit, againstSpec } = checkFlags(values);
+  const dataset = await loadReference(values.against, againstSpec, log);
+  const size = sizeFlag ?? dataset?.shape[0] ?? 64;
+  checkReferenceShape(dataset, size);
+  const images = await readFolder(folder, limit, size, log);
+  const count = images.shape[0];
+
+  const classifier = await chooseClassifier(values, dataset, log);
+  const metrics = chooseMetrics(requested, dataset, classifier !== undefined);
+  const protocol = buildProtocol(values, count);
+  const seed = intOption(values.seed, 'seed', 0, 0);
+  const cacheDir = path.resolve(values['cache-dir'] ?? '.cache/ganstudy');
   const t0 = performance.now();
 
-  let result: {
-    scores: Record<string, number>;
-    classifier: string | null;
-    timings: Record<string, number>;
-    criticCurve?: unknown[];
-  };
-  if (dataset) {
-    const report = await evaluateGenerator({
-      sample,
-      // scores against the test split; the critic trains on the validation split (paper-spec §5.3)
-      reference: dataset.test,
-      criticTrain: dataset.validation,
-      classifierData: dataset,
-      protocol,
-      metrics,
-      sampleSeed: seed,
-      cacheDir,
-      onProgress: log,
-      buildCritic: buildIndependentCritic,
-      ...(classifier && classifier !== 'dataset' ? { classifier } : {}),
-    });
-    result = report;
-  } else {
-    // no reference data: the metrics that need none, on the images alone
-    const scores: Record<string, number> = {};
-    const timings: Record<string, number> = {};
-    const clf = classifier && classifier !== 'dataset' ? classifier : null;
-    if (metrics.includes('inception_score') && clf) {
-      const t = performance.now();
-      log(`inception_score: ${samples} images, ${splits} splits`);
-      const is = inceptionScore({ n: samples, source: (start: number, c: number) => sample(c, seed + start) }, clf, {
-        splits,
-      });
-      scores.inception_score = is.mean;
-      scores.inception_score_std = is.std;
-      timings.inception_score = (performance.now() - t) / 1000;
-    }
-    if (metrics.includes('ms_ssim')) {
-      const t = performance.now();
-      log(`ms_ssim: ${protocol.diversityBatches} batches of ${diversityBatchSize}`);
-      scores.ms_ssim = sampleDiversity(sample, {
-        batches: protocol.diversityBatches,
-        batchSize: diversityBatchSize,
-        seed,
-      }).mean;
-      timings.ms_ssim = (performance.now() - t) / 1000;
-    }
-    result = { scores, classifier: clf?.name ?? null, timings };
-  }
+  const scoring: ScoringInput = { sample: folderSampler(images), metrics, protocol, classifier, seed, log };
+  const result = dataset ? await scoreAgainstReference(scoring, dataset, cacheDir) : scoreImagesAlone(scoring);
   if (classifier && classifier !== 'dataset') classifier.dispose();
   images.dispose();
 

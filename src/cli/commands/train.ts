@@ -9,7 +9,11 @@
 import { readFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import type { ModelHyperparameters } from '../../models/types.js';
+import type { Preset } from '../../../experiments/index.js';
+import type { DatasetSpec } from '../../data/index.js';
+import type { Dataset } from '../../data/types.js';
+import type { ArchitectureConfig, ModelHyperparameters } from '../../models/types.js';
+import type { TrainResult } from '../../train/types.js';
 import { parseCommandLine } from '../args.js';
 import { UserError } from '../errors.js';
 import { checkWritableDir } from '../preflight.js';
@@ -194,6 +198,102 @@ async function checkRunFolder(out: string, config: StoredConfig, steps: number):
   }
 }
 
+/** what the flags and the preset resolve to: the settings stored with the run and where it goes */
+interface ResolvedRun {
+  config: StoredConfig;
+  arch: ArchitectureConfig;
+  hp: ModelHyperparameters;
+  dataSpec: DatasetSpec;
+  steps: number;
+  out: string;
+}
+
+/** the preset's settings with the flags that override them, and the run folder */
+function resolveRun(flags: TrainFlags, preset: Preset, dataSpec: DatasetSpec): ResolvedRun {
+  const hp: ModelHyperparameters = { ...preset.hp };
+  for (const [flag, key] of Object.entries(HP_FLAGS)) {
+    const v = (flags as Record<string, unknown>)[flag];
+    if (v !== undefined) (hp as unknown as Record<string, unknown>)[key] = v;
+  }
+  const arch = { ...preset.arch };
+  if (flags['z-dim'] !== undefined) arch.zDim = flags['z-dim'];
+  if (flags.width !== undefined) arch.widthMultiplier = flags.width;
+  const steps = flags.steps ?? preset.steps;
+  const defaultOut = path.join('runs', 'train', `${flags.model}-${flags.dataset}-${flags.budget}-s${flags.seed}`);
+  const out = path.resolve(flags.out ?? defaultOut);
+  const config: StoredConfig = {
+    model: flags.model,
+    dataset: flags.dataset,
+    budget: flags.budget,
+    seed: flags.seed,
+    arch,
+    hp,
+    data: dataSpec,
+  };
+  return { config, arch, hp, dataSpec, steps, out };
+}
+
+/** the training data, or one line naming --dataset and what to do about --data-dir */
+async function loadTrainingData(
+  flags: TrainFlags,
+  dataSpec: DatasetSpec,
+  loadDataset: (spec: DatasetSpec) => Promise<Dataset>,
+): Promise<Dataset> {
+  try {
+    return await loadDataset(dataSpec);
+  } catch (e) {
+    const where = flags['data-dir'] === undefined ? 'set its location with --data-dir' : 'check --data-dir';
+    throw new UserError(`--dataset ${flags.dataset}: ${(e as Error).message.split('\n')[0]} (${where})`);
+  }
+}
+
+/** written once training can start, so a command that failed before leaves nothing that blocks the corrected one */
+async function writeStoredConfig(out: string, config: StoredConfig): Promise<void> {
+  await mkdir(out, { recursive: true });
+  await writeFile(path.join(out, 'train-config.json'), JSON.stringify(config, null, 2) + '\n');
+}
+
+/** Ctrl-C (or SIGTERM) stops after the current step; a second one quits at once with 130 */
+function installStopHandlers(): { signal: AbortSignal; remove: () => void } {
+  // SIGTERM too: `docker stop`, a pod eviction and npm forwarding its own signal all send it
+  const controller = new AbortController();
+  const onSigint = (): void => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write('\nstopping after this step (Ctrl-C again to quit at once)…\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  return {
+    signal: controller.signal,
+    remove: () => {
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigint);
+    },
+  };
+}
+
+/** the result as one JSON line on stdout, and the exit code: 0 finished, 3 diverged, 130 stopped */
+function reportResult(result: TrainResult, out: string): number {
+  process.stdout.write(
+    JSON.stringify({
+      status: result.status,
+      step: result.step,
+      resumedFrom: result.resumedFrom,
+      losses: result.lastLosses,
+      checkpoint: result.checkpointDir,
+      samples: path.join(out, 'samples'),
+    }) + '\n',
+  );
+  if (result.status === 'diverged') {
+    process.stderr.write(
+      `ganstudy train: diverged at step ${result.step} (non-finite loss); last good checkpoint: ${result.checkpointDir ?? 'none'}\n`,
+    );
+    return 3;
+  }
+  return result.status === 'aborted' ? 130 : 0;
+}
+
 export async function run(argv: string[]): Promise<number> {
   const { flags, help } = parseTrainFlags(argv);
   if (help) {
@@ -209,55 +309,18 @@ export async function run(argv: string[]): Promise<number> {
   const { createProgressLine } = await import('../progress.js');
 
   const preset = getPreset(flags.model, flags.dataset, flags.budget);
-  const hp: ModelHyperparameters = { ...preset.hp };
-  for (const [flag, key] of Object.entries(HP_FLAGS)) {
-    const v = (flags as Record<string, unknown>)[flag];
-    if (v !== undefined) (hp as unknown as Record<string, unknown>)[key] = v;
-  }
-  const arch = { ...preset.arch };
-  if (flags['z-dim'] !== undefined) arch.zDim = flags['z-dim'];
-  if (flags.width !== undefined) arch.widthMultiplier = flags.width;
   const dataSpec = datasetSpecFor(flags.dataset, flags.budget, { dir: flags['data-dir'] });
-  const steps = flags.steps ?? preset.steps;
-  const defaultOut = path.join('runs', 'train', `${flags.model}-${flags.dataset}-${flags.budget}-s${flags.seed}`);
-  const out = path.resolve(flags.out ?? defaultOut);
-  const config: StoredConfig = {
-    model: flags.model,
-    dataset: flags.dataset,
-    budget: flags.budget,
-    seed: flags.seed,
-    arch,
-    hp,
-    data: dataSpec,
-  };
+  const { config, arch, hp, steps, out } = resolveRun(flags, preset, dataSpec);
   await checkWritableDir(out, '--out');
   await checkRunFolder(out, config, steps);
 
   process.stderr.write(
     `${flags.model} on ${flags.dataset} (${flags.budget} budget), ${steps} steps, seed ${flags.seed} → ${out}\n`,
   );
-  let dataset: Awaited<ReturnType<typeof loadDataset>>;
-  try {
-    dataset = await loadDataset(dataSpec);
-  } catch (e) {
-    const where = flags['data-dir'] === undefined ? 'set its location with --data-dir' : 'check --data-dir';
-    throw new UserError(`--dataset ${flags.dataset}: ${(e as Error).message.split('\n')[0]} (${where})`);
-  }
+  const dataset = await loadTrainingData(flags, dataSpec, loadDataset);
   const model = createModel({ model: flags.model, arch, hp, seed: flags.seed });
-  // written once training can start, so a command that failed before leaves nothing that blocks the corrected one
-  await mkdir(out, { recursive: true });
-  await writeFile(path.join(out, 'train-config.json'), JSON.stringify(config, null, 2) + '\n');
-
-  // SIGTERM too: `docker stop`, a pod eviction and npm forwarding its own signal all send it
-  const controller = new AbortController();
-  const onSigint = (): void => {
-    if (controller.signal.aborted) process.exit(130);
-    process.stderr.write('\nstopping after this step (Ctrl-C again to quit at once)…\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
-
+  await writeStoredConfig(out, config);
+  const stop = installStopHandlers();
   try {
     const result = await train({
       model,
@@ -269,28 +332,11 @@ export async function run(argv: string[]): Promise<number> {
       sampleEvery: flags['sample-every'] ?? Math.min(preset.sampleEvery, steps),
       logEvery: flags['log-every'] ?? Math.min(preset.logEvery, steps),
       onEvent: createProgressLine(process.stderr),
-      signal: controller.signal,
+      signal: stop.signal,
     });
-    process.stdout.write(
-      JSON.stringify({
-        status: result.status,
-        step: result.step,
-        resumedFrom: result.resumedFrom,
-        losses: result.lastLosses,
-        checkpoint: result.checkpointDir,
-        samples: path.join(out, 'samples'),
-      }) + '\n',
-    );
-    if (result.status === 'diverged') {
-      process.stderr.write(
-        `ganstudy train: diverged at step ${result.step} (non-finite loss); last good checkpoint: ${result.checkpointDir ?? 'none'}\n`,
-      );
-      return 3;
-    }
-    return result.status === 'aborted' ? 130 : 0;
+    return reportResult(result, out);
   } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    stop.remove();
     model.dispose();
   }
 }

@@ -47,6 +47,20 @@ export interface Reference {
   label: string;
 }
 
+interface PlotRow {
+  model: string;
+  value: number;
+  lo: number;
+  hi: number;
+  seeds: number;
+  setting: string;
+  run: string;
+  rank: number;
+  top: boolean;
+  best: boolean;
+  jitter: number;
+}
+
 function referenceLayers(ref: Reference | undefined): object[] {
   if (!ref || !Number.isFinite(ref.value)) return [];
   const data = { values: [{ value: ref.value, label: ref.label }] };
@@ -61,21 +75,9 @@ function referenceLayers(ref: Reference | undefined): object[] {
   ];
 }
 
-/**
- * One point per setting at its test/ value (mean over seeds), a vertical line over its seeds' test values (the
- * per-seed spread), the val-selected top-k circled and the val-best as a red diamond; the real-data reference as a
- * dashed line.
- */
-export function metricPlotSpec(
-  dataset: string,
-  metric: string,
-  sets: readonly TopSet[],
-  models: readonly string[],
-  reference?: Reference,
-): TopLevelSpec {
-  const direction = sets[0]?.direction ?? 'lower';
-  const k = sets[0]?.k ?? 10;
-  const rows = sets.flatMap((s) => {
+/** the plot's data: one row per setting with a finite test value, its seeds' spread and its val rank */
+function plotRows(sets: readonly TopSet[]): PlotRow[] {
+  return sets.flatMap((s) => {
     const inTop = new Set(s.top.map((x) => x.settingId));
     return s.ranked
       .filter((x) => Number.isFinite(x.test))
@@ -96,6 +98,23 @@ export function metricPlotSpec(
         };
       });
   });
+}
+
+/**
+ * One point per setting at its test/ value (mean over seeds), a vertical line over its seeds' test values (the
+ * per-seed spread), the val-selected top-k circled and the val-best as a red diamond; the real-data reference as a
+ * dashed line.
+ */
+export function metricPlotSpec(
+  dataset: string,
+  metric: string,
+  sets: readonly TopSet[],
+  models: readonly string[],
+  reference?: Reference,
+): TopLevelSpec {
+  const direction = sets[0]?.direction ?? 'lower';
+  const k = sets[0]?.k ?? 10;
+  const rows = plotRows(sets);
   const size = metricPlotSize(models.length);
   const x = {
     field: 'model',
