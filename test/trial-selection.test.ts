@@ -19,6 +19,7 @@ import { runTrial } from '../src/sweep/run-trial.js';
 import { bestEvaluation, evaluationSeeds, selectionMetricFor } from '../src/sweep/trial/selection.js';
 import { MlflowRestTracker } from '../src/tracking/index.js';
 import type { MetricPoint, Tracker } from '../src/tracking/types.js';
+import { TINY_EVAL } from './fixtures/sweeps/tiny.js';
 
 let scratch: string;
 beforeAll(async () => {
@@ -83,16 +84,7 @@ function tinyTrial(name: string): Trial {
       sampleEvery: 1_000_000,
       logEvery: 2,
       evalEvery: 4,
-      eval: {
-        inceptionSamples: 100,
-        inceptionSplits: 2,
-        diversityBatches: 1,
-        diversityBatchSize: 8,
-        criticSteps: 5,
-        criticBatchSize: 16,
-        fidSamples: 64,
-        classifierSteps: 20,
-      },
+      eval: TINY_EVAL,
     },
     data: { synthetic: { resolution: 28, size: 400, seed: 3 } },
   });
