@@ -18,6 +18,13 @@
  *   models' default schedules; they are stated as the generator updates those steps make, so a sweep that varies nG
  *   keeps the generator updates equal. The evaluation protocol is small (QUICK_EVAL).
  *
+ * cpu — the study budget of sweeps/colormnist-cpu.ts, between the two: the quick width (0.25 of the paper's),
+ *   the paper's batch 64, and about CPU_TRAIN_SECONDS of training per trial on one core (so each model gets the
+ *   same compute, stated as the generator updates its default schedule makes in that time), long enough for every
+ *   model to draw recognisable ColorMNIST digits (bench/README.md, "The cpu budget"). Each trial scores on
+ *   validation CPU_EVALUATIONS times (the selection picks among them) and its selected checkpoint once on test,
+ *   with the CPU_EVAL protocol: Inception-style score and FID on 5,000 samples, a critic of CPU_CRITIC_STEPS.
+ *
  * 'synthetic' presets exist for tests and smoke runs: tiny networks, a few steps.
  */
 import { z } from 'zod';
@@ -53,6 +60,8 @@ export const PresetSchema = z.strictObject({
   checkpointEvery: z.number().int().positive(),
   sampleEvery: z.number().int().nonnegative(),
   logEvery: z.number().int().positive(),
+  /** validation scorings per trial, evenly spaced, the last at the end (1 = only at the end) */
+  evaluations: z.number().int().positive(),
   eval: EvalProtocolSchema,
 });
 
@@ -144,8 +153,56 @@ export const QUICK_STEP_TIMES_MS: Record<ModelName, number> = {
 
 /** QUICK_TRAIN_SECONDS of measured steps (default schedules), rounded down to a multiple of 10 */
 export function quickSteps(model: ModelName): number {
-  const raw = (QUICK_TRAIN_SECONDS * 1000) / QUICK_STEP_TIMES_MS[model];
-  return Math.max(20, Math.floor(raw / 10) * 10);
+  return stepsInSeconds(QUICK_TRAIN_SECONDS, QUICK_STEP_TIMES_MS[model]);
+}
+
+/**
+ * Seconds of training per trial of the cpu budget on one core: long enough for each model's samples to become
+ * recognisable digits (bench/README.md, "The cpu budget"), short enough that sweeps/colormnist-cpu.ts (24 trials,
+ * two at a time) finishes within two hours on two cores, evaluations included.
+ */
+export const CPU_TRAIN_SECONDS = 330;
+/** network width of the cpu budget (× the paper widths) */
+export const CPU_WIDTH = 0.25;
+/** minibatch of the cpu budget: the paper's */
+export const CPU_BATCH = 64;
+/** validation scorings per cpu trial (at a third, two thirds and the end of training) */
+export const CPU_EVALUATIONS = 3;
+/**
+ * Independent-critic steps of the cpu protocol. At 400 steps, Ŵ of a generator close to the data (real digits with
+ * σ 0.2 pixel noise) is 3.6 ± 0.4 (std over 3 critic seeds) against −0.03 ± 0.02 for real digits and 42 ± 0.5 for a
+ * collapsed one (bench/results/critic-noise-quick.json); at 200 steps the close generator is barely told from the
+ * data (0.4 ± 0.3).
+ */
+export const CPU_CRITIC_STEPS = 400;
+
+/**
+ * trainStep wall time in ms, one intra-op thread, on an otherwise idle core: 28×28×3, CPU_WIDTH, CPU_BATCH, the
+ * models' default schedules, fused kernels (bench/README.md, "The cpu budget").
+ */
+export const CPU_STEP_TIMES_MS: Record<ModelName, number> = {
+  dcgan: 60,
+  'wgan-gp': 330,
+  age: 110,
+  'alpha-gan': 170,
+};
+
+/** The cpu protocol: paper-spec §5's statistics at 5,000 samples, the quick critic's width trained longer. */
+export const CPU_EVAL: EvalProtocol = {
+  ...QUICK_EVAL,
+  inceptionSamples: 5_000,
+  fidSamples: 5_000,
+  criticSteps: CPU_CRITIC_STEPS,
+  classifierSteps: 1_000,
+};
+
+/** CPU_TRAIN_SECONDS of measured steps (default schedules), rounded down to a multiple of 10 */
+export function cpuSteps(model: ModelName): number {
+  return stepsInSeconds(CPU_TRAIN_SECONDS, CPU_STEP_TIMES_MS[model]);
+}
+
+function stepsInSeconds(seconds: number, msPerStep: number): number {
+  return Math.max(20, Math.floor((seconds * 1000) / msPerStep / 10) * 10);
 }
 
 function paperGeneratorUpdates(dataset: DatasetName): number {
@@ -180,6 +237,7 @@ function presetWithoutSteps(model: ModelName, dataset: DatasetName, budget: Budg
       checkpointEvery: 10,
       sampleEvery: 10,
       logEvery: 5,
+      evaluations: 1,
       eval: {
         inceptionSamples: 100,
         inceptionSplits: 10,
@@ -205,9 +263,11 @@ function presetWithoutSteps(model: ModelName, dataset: DatasetName, budget: Budg
       checkpointEvery: 5_000,
       sampleEvery: 5_000,
       logEvery: 100,
+      evaluations: 1,
       eval: { ...PAPER_EVAL },
     };
   }
+  if (budget === 'cpu') return cpuPreset(model, dataset);
   const steps = quickSteps(model);
   return {
     model,
@@ -220,7 +280,27 @@ function presetWithoutSteps(model: ModelName, dataset: DatasetName, budget: Budg
     checkpointEvery: Math.ceil(steps / 2),
     sampleEvery: Math.ceil(steps / 2),
     logEvery: 10,
+    evaluations: 1,
     eval: { ...QUICK_EVAL },
+  };
+}
+
+function cpuPreset(model: ModelName, dataset: DatasetName): PresetWithoutSteps {
+  const steps = cpuSteps(model);
+  const evalEvery = Math.ceil(steps / CPU_EVALUATIONS);
+  return {
+    model,
+    dataset,
+    budget: 'cpu',
+    arch: { ...defaultArchitecture(RESOLUTION[dataset], 3), widthMultiplier: CPU_WIDTH },
+    hp: { ...defaultHyperparameters(model), batchSize: CPU_BATCH },
+    trainFor: generatorUpdatesOf(steps, model),
+    // about a minute of training lost at most when a trial is killed; a grid at every validation scoring
+    checkpointEvery: Math.ceil(steps / 6),
+    sampleEvery: evalEvery,
+    logEvery: 20,
+    evaluations: CPU_EVALUATIONS,
+    eval: { ...CPU_EVAL },
   };
 }
 

@@ -4,8 +4,11 @@ import type { ArchitectureConfig, ModelHyperparameters, ModelName } from '../src
 import type { TrainFor } from '../src/train/counters.js';
 import type { EvalProtocol } from '../metrics/protocol.js';
 
-/** The preset families: the paper's networks and lengths, or a CPU-sized smoke test of the whole loop. */
-export const BudgetSchema = z.enum(['paper', 'quick']);
+/**
+ * The preset families: the paper's networks and lengths, a CPU-sized study (`cpu`), or a CPU-sized smoke test of
+ * the whole loop (`quick`).
+ */
+export const BudgetSchema = z.enum(['paper', 'quick', 'cpu']);
 export type Budget = z.infer<typeof BudgetSchema>;
 
 /** Everything needed to train and score one (model, dataset) pair, before a sweep overrides hyperparameters. */
@@ -22,5 +25,7 @@ export interface Preset {
   checkpointEvery: number;
   sampleEvery: number;
   logEvery: number;
+  /** validation scorings per trial, evenly spaced, the last at the end (1 = only at the end) */
+  evaluations: number;
   eval: EvalProtocol;
 }

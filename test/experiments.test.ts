@@ -7,6 +7,10 @@ import { describe, expect, it } from 'vitest';
 import {
   BUDGETS as PRESET_BUDGETS,
   BudgetSchema,
+  CPU_EVALUATIONS,
+  CPU_STEP_TIMES_MS,
+  CPU_TRAIN_SECONDS,
+  CPU_WIDTH,
   PAPER_EVAL,
   PresetSchema,
   QUICK_STEP_TIMES_MS,
@@ -17,6 +21,8 @@ import {
 import type { Budget } from '../experiments/types.js';
 import { EvalProtocolSchema } from '../metrics/protocol.js';
 import { tf } from '../src/backend/index.js';
+import { defineSweep } from '../src/sweep/define.js';
+import { expandSweep } from '../src/sweep/expand.js';
 import { DatasetSpecSchema } from '../src/data/index.js';
 import type { DatasetName } from '../src/data/types.js';
 import { createModel, defaultHyperparameters } from '../src/models/index.js';
@@ -24,7 +30,7 @@ import { MODEL_NAMES } from '../src/models/types.js';
 import { rowsPerStep, stepsFor } from '../src/train/index.js';
 
 const DATASETS: DatasetName[] = ['colormnist', 'cifar10', 'celeba', 'synthetic'];
-const BUDGETS: Budget[] = ['paper', 'quick'];
+const BUDGETS: Budget[] = ['paper', 'quick', 'cpu'];
 
 describe('getPreset', () => {
   for (const model of MODEL_NAMES) {
@@ -68,7 +74,7 @@ describe('getPreset', () => {
   });
 
   it('budgets are one zod enum; BUDGETS lists it', () => {
-    expect(PRESET_BUDGETS).toEqual(['paper', 'quick']);
+    expect(PRESET_BUDGETS).toEqual(['paper', 'quick', 'cpu']);
     expect(BudgetSchema.safeParse('huge').success).toBe(false);
   });
 
@@ -89,6 +95,41 @@ describe('getPreset', () => {
     // all 8 trials' training on the quickstart's two single-threaded workers: leaves ≥ 5 of the 15 minutes for
     // start-up and evaluation (measured ≈ 35 s of evaluation per trial)
     expect(total / 2).toBeLessThanOrEqual(10 * 60);
+  });
+
+  it('cpu budget: sweeps/colormnist-cpu (24 trials, two at a time) trains ≈ CPU_TRAIN_SECONDS per default trial, within two hours with its evaluations', () => {
+    let total = 0;
+    for (const model of MODEL_NAMES) {
+      const p = getPreset(model, 'colormnist', 'cpu');
+      const sec = (p.steps * CPU_STEP_TIMES_MS[model]) / 1000;
+      expect(sec).toBeGreaterThan(0.9 * CPU_TRAIN_SECONDS);
+      expect(sec).toBeLessThanOrEqual(CPU_TRAIN_SECONDS);
+      expect(p.arch.widthMultiplier).toBe(CPU_WIDTH);
+      expect(p.hp.batchSize).toBe(64);
+      expect(p.evaluations).toBe(CPU_EVALUATIONS);
+      expect(p.eval.inceptionSamples).toBeGreaterThanOrEqual(5_000);
+      expect(p.eval.fidSamples).toBeGreaterThanOrEqual(5_000);
+      total += 6 * sec;
+    }
+    // the training alone on two workers leaves ≥ 30 of the 120 minutes for evaluation and start-up
+    expect(total / 2).toBeLessThanOrEqual(90 * 60);
+  });
+
+  it('evaluations spread validation scorings over the setting’s own steps (a sweep that changes nG keeps the count)', () => {
+    const sweep = defineSweep({
+      name: 'cpu-evals',
+      models: ['age'],
+      datasets: ['colormnist'],
+      budget: 'cpu',
+      perModel: { age: { nG: [1, 2] } },
+      seeds: [0],
+      metrics: ['inception_score'],
+    });
+    for (const t of expandSweep(sweep)) {
+      expect(t.evalEvery).toBe(Math.ceil(t.steps / CPU_EVALUATIONS));
+      expect(t.steps * t.hp.nG).toBe(getPreset('age', 'colormnist', 'cpu').trainFor.amount);
+    }
+    expect(getPreset('dcgan', 'colormnist', 'quick').evaluations).toBe(1);
   });
 
   it('rejects unknown names, naming the argument', () => {

@@ -4,13 +4,14 @@
  * selected, write results/<sweep>/README.md, and log everything as artifacts of the sweep's one report run
  * (tag `ganstudy.report=true`), updated in place. With `write: false` the store is only read.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Tracker } from '../tracking/types.js';
 import { expectedMaxCurves } from './expected-max.js';
 import { datasetFigures } from './figures/draw.js';
-import { renderReadme, storeLabel } from './markdown.js';
+import { FINDINGS_FILE, renderReadme, storeLabel } from './markdown.js';
 import { loadSweepRuns, type SweepRuns } from './query.js';
 import { openReportRun, reportRunTags } from './report-run.js';
 import { orderDatasets, selectTopSets } from './select.js';
@@ -164,6 +165,7 @@ async function reportSweep(opts: ReportOptions, sweep: string, k: number): Promi
     dir,
     warnings: loaded.warnings,
     reportRun: write,
+    hasFindings: existsSync(path.join(dir, FINDINGS_FILE)),
   });
   await writeFile(readme, text);
   const facts = { k, sweep, runs: runs.length, finished, duplicates: loaded.duplicates };

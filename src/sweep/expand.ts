@@ -303,10 +303,16 @@ function resolveSetting(
     checkpointEvery: Math.min(o.checkpointEvery ?? preset.checkpointEvery, steps),
     sampleEvery: o.sampleEvery ?? preset.sampleEvery,
     logEvery: o.logEvery ?? preset.logEvery,
-    evalEvery: o.evalEvery !== undefined && o.evalEvery < steps ? o.evalEvery : null,
+    evalEvery: evalEveryFor(o.evalEvery, preset.evaluations, steps),
     selectionMetric: selectionMetricFor(spec.metrics, spec.refine?.metric),
     datasetSpec,
   };
+}
+
+/** The sweep's evalEvery, else the preset's number of evaluations spread over this setting's own steps. */
+function evalEveryFor(override: number | undefined, evaluations: number, steps: number): number | null {
+  const every = override ?? Math.ceil(steps / evaluations);
+  return every < steps ? every : null;
 }
 
 function assertDistinct(trials: readonly Trial[], label: string): void {

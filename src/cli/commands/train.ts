@@ -32,7 +32,8 @@ required:
   --dataset D           ${DATASETS.join(' | ')}
 
 options:
-  --budget B            quick (default: small networks, about a minute on a CPU) | paper (paper-spec networks and length)
+  --budget B            quick (default: small networks, about a minute on a CPU) | cpu (the study budget: about
+                        5 minutes on one core) | paper (paper-spec networks and length)
   --steps N             training steps (default: the preset's)
   --seed S              model and data-order seed (default 0)
   --out DIR             run folder (default runs/train/<model>-<dataset>-<budget>-s<seed>)
@@ -84,7 +85,7 @@ const oneOf = <T extends readonly [string, ...string[]]>(flag: string, values: T
 export const TrainFlagsSchema = z.strictObject({
   model: oneOf('model', MODELS),
   dataset: oneOf('dataset', DATASETS),
-  budget: oneOf('budget', ['quick', 'paper'] as const).default('quick'),
+  budget: oneOf('budget', ['quick', 'cpu', 'paper'] as const).default('quick'),
   steps: int('steps', 1).optional(),
   seed: int('seed', 0).default(0),
   out: z.string().min(1, '--out: must not be empty').optional(),
