@@ -10,14 +10,14 @@
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { generateReport, type ReportSummary } from '../src/report/index.js';
+import { FINDINGS_FILE, generateReport, type ReportSummary } from '../src/report/index.js';
 import { openTracker } from '../src/tracking/index.js';
 import type { MetricPoint, Run, Tracker } from '../src/tracking/types.js';
 import { createRng } from '../src/util/rng.js';
@@ -592,8 +592,13 @@ describe.each(backends)('report over the %s', (_label, makeStore) => {
     }
     for (const [runId, p] of points) await tracker.logMetrics(runId, p);
     await tracker.flush();
+    expect(await readFile(first.readme, 'utf8')).not.toContain(FINDINGS_FILE);
+    const findings = path.join(first.dir, FINDINGS_FILE);
+    await writeFile(findings, '# What this shows\n\nwritten by a person\n');
     const again = (await generateReport({ tracker, sweeps: [SWEEP], outDir: path.join(work, 'results'), k: K }))
       .sweeps[0];
+    expect(await readFile(findings, 'utf8')).toBe('# What this shows\n\nwritten by a person\n');
+    expect(await readFile(again.readme, 'utf8')).toContain(`**What this shows:** [${FINDINGS_FILE}](${FINDINGS_FILE})`);
     expect(again.tagChanges).toEqual({ set: [], removed: [] });
     const shape = (sets: typeof first.topSets): string[][] =>
       sets.map((t) => [t.dataset, t.model, t.metric, ...t.ranked.map((x) => x.settingId)]);

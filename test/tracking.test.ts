@@ -294,6 +294,24 @@ conformance(
 );
 const trackers: MlflowRestTracker[] = [];
 
+describe('a keep-alive connection the server closed while the process was busy', () => {
+  it('is sent again on a fresh one, not reported as an outage', async () => {
+    const lines: string[] = [];
+    const t = new MlflowRestTracker(serverUri, {
+      journalDir: path.join(scratch, 'journal-idle'),
+      onStatus: (line) => lines.push(line),
+    });
+    const name = `idle-${Date.now()}`;
+    const id = await t.getOrCreateExperiment(name);
+    // a synchronous stretch (as an evaluation is) longer than the server's keep-alive: the socket's close is not
+    // seen by the client's pool until the next request goes out on it
+    const until = Date.now() + 7_000;
+    while (Date.now() < until);
+    expect(await t.getExperimentByName(name)).toBe(id);
+    expect(lines).toEqual([]);
+  }, 60_000);
+});
+
 // ---------- REST against a PostgreSQL-backed server (CI provides the database; .ci/run) ----------
 
 const postgresUri = testPostgresUri();

@@ -34,7 +34,7 @@ export {
 export { planTagChanges, applyTagChanges, topTagKey } from './tags.js';
 export { discoverSweeps, type ExperimentLister, type ExperimentRef } from './sweep-discovery.js';
 export { loadSweepRuns, dedupeByTrialId } from './query.js';
-export { tableHeader } from './markdown.js';
+export { FINDINGS_FILE, tableHeader } from './markdown.js';
 export { expectedMaxPerformance } from './expected-max.js';
 export { bootstrapMeanInterval, BOOTSTRAP } from './stats.js';
 export { metricPlotSize } from './figures/metric-plot.js';

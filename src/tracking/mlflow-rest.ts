@@ -196,6 +196,22 @@ export function splitUserinfo(uri: string): { base: string; userinfo?: string } 
   }
 }
 
+/**
+ * fetch, sent once more at once when the pooled keep-alive connection it went out on had been closed by the server
+ * while idle (MLflow's uvicorn drops idle connections after a few seconds, so the first call after an evaluation
+ * meets a dead socket): that is not an outage. A server that is really gone fails the second attempt too.
+ */
+async function fetchOnFreshSocketIfStale(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (e) {
+    const cause = (e as Error).cause as { code?: string; message?: string } | undefined;
+    const stale = cause?.code === 'UND_ERR_SOCKET' && cause.message === 'other side closed';
+    if (!stale || init.signal?.aborted) throw e;
+    return fetch(url, init);
+  }
+}
+
 function errorCause(e: unknown): string {
   const err = e as Error;
   return redactSecrets(err.cause instanceof Error ? err.cause.message : err.message);
@@ -389,7 +405,7 @@ export class MlflowRestTracker implements Tracker {
   private async fetchText(url: string, init: RequestInit, what: string): Promise<string> {
     let res: Response;
     try {
-      res = await fetch(url, init);
+      res = await fetchOnFreshSocketIfStale(url, init);
     } catch (e) {
       const aborted = (e as Error).name === 'AbortError';
       if (this.stopping && aborted) throw new RequestCutError(`${what}: cut short by the stop`);
