@@ -592,7 +592,7 @@ describe.each(backends)('report over the %s', (_label, makeStore) => {
     }
     for (const [runId, p] of points) await tracker.logMetrics(runId, p);
     await tracker.flush();
-    expect(await readFile(first.readme, 'utf8')).not.toContain(FINDINGS_FILE);
+    expect(await readFile(first.readme, 'utf8')).not.toContain('**What this shows:**');
     const findings = path.join(first.dir, FINDINGS_FILE);
     await writeFile(findings, '# What this shows\n\nwritten by a person\n');
     const again = (await generateReport({ tracker, sweeps: [SWEEP], outDir: path.join(work, 'results'), k: K }))
