@@ -138,6 +138,17 @@ describe('the tracking store is checked once, at the start, in seconds', () => {
     expectOneLine(sqlite, 2, /a sqlite URI names a file/);
   }, 90_000);
 
+  it('sweep --dry-run on the default store of a fresh folder lists every trial as NEW and creates no file', async () => {
+    const dir = freshCwd('dry-fresh');
+    const r = await runCli(['sweep', TINY, '--dry-run'], { cwd: dir, env: { MLFLOW_TRACKING_URI: '' } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/tracking sqlite:\/\/\/.*mlflow\.db \(not created yet: every trial is NEW\)/);
+    const rows = r.stdout.split('\n').filter((l) => /^\s+\d+\s+[0-9a-f]{16}\s/.test(l));
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((l) => /\sNEW\s/.test(l))).toBe(true);
+    expect(fs.readdirSync(dir)).toEqual([]);
+  }, 120_000);
+
   it('an unwritable store or runs folder: one line naming it and the flag that moves it', async () => {
     const dir = freshCwd('unwritable');
     const file = path.join(dir, 'a-file');

@@ -14,6 +14,7 @@
  * resumes them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,6 +25,7 @@ import {
   openSweepExperiment,
   openTracker,
   redactSecrets,
+  resolveTrackingUri,
   STORE_ENV,
   whereToLook,
   type OpenedTracker,
@@ -123,6 +125,13 @@ export async function runSweep(file: string, opts: RunSweepOptions = {}): Promis
   const { spec, label, file: absFile } = await loadSweepFile(file);
   const parallel = Math.max(1, opts.parallel ?? spec.parallel ?? 1);
   const phase1 = expandSweep(spec, { label });
+  const missing = opts.dryRun ? sqliteFileNotYetCreated(opts.trackingUri) : undefined;
+  if (missing !== undefined) {
+    // starting a server would create the database: a dry run leaves the working folder as it was
+    listTrials(spec.name, phase1, new Map(), `${missing} (not created yet: every trial is NEW)`, say);
+    if (spec.refine) say(REFINE_LATER);
+    return { exitCode: 0, trials: [] };
+  }
   // a dry run only peeks at the store: give up on an unreachable server quickly instead of retrying for minutes
   const tracker = await openTracker(opts.trackingUri, {
     ...(opts.dryRun ? { requestMaxWaitMs: 8_000, requestTimeoutMs: 5_000 } : {}),
@@ -245,7 +254,7 @@ async function dryRun(
   say: (line: string) => void,
   refine?: () => Promise<Trial[]>,
 ): Promise<void> {
-  let statuses: Map<string, { status: string; diverged: boolean }> | null = null;
+  let statuses: TrialStatuses | null = null;
   let note = '';
   try {
     const experimentId = await withTimeout(tracker.getExperimentByName(name), 10_000, tracker.uri);
@@ -256,14 +265,7 @@ async function dryRun(
   } catch (e) {
     note = ` (tracking store not reachable: ${e instanceof Error ? e.message : String(e)})`;
   }
-  const show = (t: Trial): string => {
-    const s = statuses?.get(t.trialId);
-    const status = statuses === null ? '?' : s ? (s.diverged ? 'DIVERGED' : s.status) : 'NEW';
-    return `${String(t.index).padStart(4)}  ${t.trialId}  ${status.padEnd(9)}  ${t.runName}`;
-  };
-  say(`sweep ${name}: ${trials.length} trials; tracking ${describeStore(tracker)}${note}`);
-  say(`${'index'.padStart(4)}  ${'trial_id'.padEnd(16)}  ${'status'.padEnd(9)}  run name`);
-  for (const t of trials) say(show(t));
+  listTrials(name, trials, statuses, `${describeStore(tracker)}${note}`, say);
   if (refine) {
     let phase2: Trial[] = [];
     if (statuses !== null) {
@@ -273,13 +275,42 @@ async function dryRun(
         phase2 = [];
       }
     }
-    if (phase2.length === 0)
-      say('refine: computed from the phase-1 scores once they are in the tracker (ganstudy trial --phase refine)');
+    if (phase2.length === 0) say(REFINE_LATER);
     else {
       say(`refine (${phase2.length} trials, ganstudy trial <file> --phase refine --index i):`);
-      for (const t of phase2) say(show(t));
+      for (const t of phase2) say(trialLine(t, statuses));
     }
   }
+}
+
+type TrialStatuses = Map<string, { status: string; diverged: boolean }>;
+
+const REFINE_LATER =
+  'refine: computed from the phase-1 scores once they are in the tracker (ganstudy trial --phase refine)';
+
+function trialLine(t: Trial, statuses: TrialStatuses | null): string {
+  const s = statuses?.get(t.trialId);
+  const status = statuses === null ? '?' : s ? (s.diverged ? 'DIVERGED' : s.status) : 'NEW';
+  return `${String(t.index).padStart(4)}  ${t.trialId}  ${status.padEnd(9)}  ${t.runName}`;
+}
+
+function listTrials(
+  name: string,
+  trials: readonly Trial[],
+  statuses: TrialStatuses | null,
+  store: string,
+  say: (line: string) => void,
+): void {
+  say(`sweep ${name}: ${trials.length} trials; tracking ${store}`);
+  say(`${'index'.padStart(4)}  ${'trial_id'.padEnd(16)}  ${'status'.padEnd(9)}  run name`);
+  for (const t of trials) say(trialLine(t, statuses));
+}
+
+/** the redacted URI of a sqlite store whose file does not exist yet, else undefined */
+function sqliteFileNotYetCreated(uri: string | undefined): string | undefined {
+  const target = resolveTrackingUri(uri);
+  if (target.kind === 'server' || target.sqliteFile === undefined || existsSync(target.sqliteFile)) return undefined;
+  return redactSecrets(target.uri);
 }
 
 interface PhaseContext {
