@@ -92,7 +92,7 @@ describe('sweep schema', () => {
     );
     expect(both).toContain('unit: overrides.trainFor: give either overrides.steps or overrides.trainFor, not both');
     expect(errorOf(() => parseSweepSpec({ ...base, budget: 'huge' }, 'unit'))).toBe(
-      'unit: budget: expected one of paper|quick, got "huge"',
+      'unit: budget: expected one of paper|quick|cpu, got "huge"',
     );
   });
 
