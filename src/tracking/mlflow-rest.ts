@@ -1058,7 +1058,7 @@ export class MlflowRestTracker implements Tracker {
     const bytes = await this.retrying(async () => {
       let res: Response;
       try {
-        res = await fetch(loc.url, {
+        res = await fetchOnFreshSocketIfStale(loc.url, {
           headers: this.auth(),
           signal: this.requestSignal(Math.max(this.opts.requestTimeoutMs, 120_000)),
         });
