@@ -32,7 +32,7 @@ import { EvalProtocolSchema, type EvalProtocol } from '../metrics/protocol.js';
 import { DatasetSpecSchema, type DatasetSpec } from '../src/data/index.js';
 import type { DatasetName } from '../src/data/types.js';
 import { ModelConfigSchema, defaultArchitecture, defaultHyperparameters } from '../src/models/index.js';
-import type { ModelName, Resolution } from '../src/models/types.js';
+import type { ArchitectureConfig, ModelHyperparameters, ModelName, Resolution } from '../src/models/types.js';
 import { MODEL_NAMES } from '../src/models/types.js';
 import { stepsFor, TrainForSchema, type TrainFor } from '../src/train/counters.js';
 import { BudgetSchema, type Budget, type Preset } from './types.js';
@@ -267,7 +267,7 @@ function presetWithoutSteps(model: ModelName, dataset: DatasetName, budget: Budg
       eval: { ...PAPER_EVAL },
     };
   }
-  if (budget === 'cpu') return cpuPreset(model, dataset);
+  if (budget === 'cpu') return cpuPreset(model, dataset, arch, hp);
   const steps = quickSteps(model);
   return {
     model,
@@ -285,15 +285,20 @@ function presetWithoutSteps(model: ModelName, dataset: DatasetName, budget: Budg
   };
 }
 
-function cpuPreset(model: ModelName, dataset: DatasetName): PresetWithoutSteps {
+function cpuPreset(
+  model: ModelName,
+  dataset: DatasetName,
+  arch: ArchitectureConfig,
+  hp: ModelHyperparameters,
+): PresetWithoutSteps {
   const steps = cpuSteps(model);
   const evalEvery = Math.ceil(steps / CPU_EVALUATIONS);
   return {
     model,
     dataset,
     budget: 'cpu',
-    arch: { ...defaultArchitecture(RESOLUTION[dataset], 3), widthMultiplier: CPU_WIDTH },
-    hp: { ...defaultHyperparameters(model), batchSize: CPU_BATCH },
+    arch: { ...arch, widthMultiplier: CPU_WIDTH },
+    hp: { ...hp, batchSize: CPU_BATCH },
     trainFor: generatorUpdatesOf(steps, model),
     // about a minute of training lost at most when a trial is killed; a grid at every validation scoring
     checkpointEvery: Math.ceil(steps / 6),
