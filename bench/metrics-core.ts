@@ -2,8 +2,9 @@
  * Throughput of the numeric core of metrics/ (one process, native TF backend):
  * - MS-SSIM pairs per second on 64×64×3 images, compare_gan convention, as sampleDiversity runs it
  *   (all 2,016 distinct pairs of a batch of 64);
- * - Inception score from probabilities, 10,000 × 10 and 10,000 × 1,000 (ms);
- * - FID between two 10,000 × 2,048 feature sets (s), split into moments and the trace of the square root.
+ * - Inception score from probabilities, 10,000 × 10 and 10,000 × 1,000 (ms, median of 7);
+ * - FID between two 10,000 × 2,048 feature sets (s), split into moments and the trace of the square root;
+ * IS and FID on both float64 providers (metrics/float64.ts): libtensorflow (keys as before) and JavaScript (`_js`).
  * bench/reference_metrics.py measures the same with NumPy/SciPy. Keys are stable for `npm run bench`.
  */
 import { tf } from '../src/backend/index.js';
@@ -11,6 +12,7 @@ import { createRng } from '../src/util/rng.js';
 import { meanPairwiseMsSsim } from '../metrics/diversity.js';
 import { inceptionScoreFromProbs } from '../metrics/inception-score.js';
 import { featureMoments, frechetDistanceFromMoments } from '../metrics/fid.js';
+import { setFloat64Backend, type Float64BackendName } from '../metrics/float64.js';
 import type { Tensor4D } from '@tensorflow/tfjs-node';
 
 function softmaxRows(n: number, c: number, seed: number): Float64Array {
@@ -41,6 +43,45 @@ function gaussianFeatures(n: number, d: number, seed: number, shift: number): Fl
 
 const seconds = (t0: number): number => (performance.now() - t0) / 1000;
 
+/** The provider metrics use by default first, then the JavaScript one it replaced (before and after in one run). */
+const FLOAT64_PROVIDERS: Float64BackendName[] = ['libtensorflow', 'javascript'];
+const IS_REPEATS = 7;
+
+/** Median wall time of `reps` calls after one warm-up call, in ms. */
+function medianMs(reps: number, fn: () => unknown): number {
+  fn();
+  const times: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    fn();
+    times.push(performance.now() - t0);
+  }
+  return times.sort((x, y) => x - y)[Math.floor(reps / 2)]!;
+}
+
+/** FID between two n × d feature sets: moments, trace of the square root, total (s), and the value. */
+function benchFid(n: number, d: number, tag: string, log: (msg: string) => void): Record<string, number> {
+  const a = gaussianFeatures(n, d, 3, 0);
+  const b = gaussianFeatures(n, d, 4, 0.05);
+  const t0 = performance.now();
+  const ma = featureMoments({ data: a, shape: [n, d] });
+  const mb = featureMoments({ data: b, shape: [n, d] });
+  const moments = seconds(t0);
+  const t1 = performance.now();
+  const fid = frechetDistanceFromMoments(ma.mean, ma.cov, mb.mean, mb.cov);
+  const sqrt = seconds(t1);
+  const total = seconds(t0);
+  log(
+    `FID ${n}×${d} (${tag || 'libtensorflow'}): ${total.toFixed(1)} s (moments ${moments.toFixed(1)} s, trace sqrt ${sqrt.toFixed(1)} s), value ${fid.toFixed(4)}`,
+  );
+  return {
+    [`fid_moments${tag}_s`]: moments,
+    [`fid_sqrt${tag}_s`]: sqrt,
+    [`fid_total${tag}_s`]: total,
+    [`fid_value${tag}`]: fid,
+  };
+}
+
 export async function benchMetricsCore(
   opts: { fidRows?: number; fidDim?: number; log?: (msg: string) => void } = {},
 ): Promise<Record<string, number>> {
@@ -50,7 +91,7 @@ export async function benchMetricsCore(
   // MS-SSIM: a batch of 64 images in [0, 255]; warm-up on a small batch first (kernel/graph set-up)
   const batch = tf.tidy(() => tf.mul(tf.randomUniform([64, 64, 64, 3], 0, 1, 'float32', 1), 255) as Tensor4D);
   meanPairwiseMsSsim(tf.slice(batch, 0, 8) as Tensor4D);
-  let t0 = performance.now();
+  const t0 = performance.now();
   const reps = 2;
   for (let r = 0; r < reps; r++) meanPairwiseMsSsim(batch);
   const pairs = (reps * 64 * 63) / 2;
@@ -58,31 +99,18 @@ export async function benchMetricsCore(
   batch.dispose();
   log(`MS-SSIM 64×64×3 compare_gan: ${out.msssim_pairs_per_s.toFixed(0)} pairs/s`);
 
-  for (const c of [10, 1000]) {
-    const p = softmaxRows(10_000, c, 2);
-    inceptionScoreFromProbs({ data: p, shape: [10_000, c] }, 10); // warm-up
-    t0 = performance.now();
-    inceptionScoreFromProbs({ data: p, shape: [10_000, c] }, 10);
-    out[`is_10000x${c}_ms`] = seconds(t0) * 1000;
-    log(`IS 10,000×${c}: ${out[`is_10000x${c}_ms`]!.toFixed(1)} ms`);
+  for (const provider of FLOAT64_PROVIDERS) {
+    setFloat64Backend(provider);
+    const tag = provider === 'libtensorflow' ? '' : '_js';
+    for (const c of [10, 1000]) {
+      const p = softmaxRows(10_000, c, 2);
+      const key = `is_10000x${c}${tag}_ms`;
+      out[key] = medianMs(IS_REPEATS, () => inceptionScoreFromProbs({ data: p, shape: [10_000, c] }, 10));
+      log(`IS 10,000×${c} (${provider} float64): ${out[key].toFixed(1)} ms, median of ${IS_REPEATS}`);
+    }
+    Object.assign(out, benchFid(opts.fidRows ?? 10_000, opts.fidDim ?? 2048, tag, log));
   }
-
-  const n = opts.fidRows ?? 10_000;
-  const d = opts.fidDim ?? 2048;
-  const a = gaussianFeatures(n, d, 3, 0);
-  const b = gaussianFeatures(n, d, 4, 0.05);
-  t0 = performance.now();
-  const ma = featureMoments({ data: a, shape: [n, d] });
-  const mb = featureMoments({ data: b, shape: [n, d] });
-  out.fid_moments_s = seconds(t0);
-  const t1 = performance.now();
-  const fid = frechetDistanceFromMoments(ma.mean, ma.cov, mb.mean, mb.cov);
-  out.fid_sqrt_s = seconds(t1);
-  out.fid_total_s = seconds(t0);
-  out.fid_value = fid;
-  log(
-    `FID ${n}×${d}: ${out.fid_total_s.toFixed(1)} s (moments ${out.fid_moments_s.toFixed(1)} s, trace sqrt ${out.fid_sqrt_s.toFixed(1)} s), value ${fid.toFixed(4)}`,
-  );
+  setFloat64Backend(FLOAT64_PROVIDERS[0]);
   return out;
 }
 

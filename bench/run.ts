@@ -274,6 +274,29 @@ async function benchMetricsEndToEnd(o: Options): Promise<Record<string, number>>
   return out;
 }
 
+/** IS-from-probs and FID rows of one float64 provider (keys tagged by `tag` in bench/metrics-core.ts). */
+function float64Rows(
+  ours: Record<string, number>,
+  ref: Record<string, number>,
+  fidLabel: string,
+  tag: string,
+  provider: string,
+): MetricRow[] {
+  const row = (metric: string, unit: string, key: string, refKey: string, referenceImpl: string): MetricRow => ({
+    metric: `${metric} (${provider})`,
+    unit,
+    ganstudy: ours[key]!,
+    reference: ref[refKey]!,
+    referenceImpl,
+    ratio: ours[key]! / ref[refKey]!,
+  });
+  return [
+    row('IS from probs 10,000×10', 'ms', `is_10000x10${tag}_ms`, 'is_10000x10_ms', 'NumPy (improved-gan)'),
+    row('IS from probs 10,000×1,000', 'ms', `is_10000x1000${tag}_ms`, 'is_10000x1000_ms', 'NumPy (improved-gan)'),
+    row(fidLabel, 's', `fid_total${tag}_s`, 'fid_total_s', 'NumPy cov + scipy.linalg.sqrtm (pytorch-fid)'),
+  ];
+}
+
 async function benchMetrics(o: Options, threads: number) {
   const rows: MetricRow[] = [];
   const ours: Record<string, number> = {};
@@ -292,30 +315,8 @@ async function benchMetrics(o: Options, threads: number) {
         referenceImpl: 'NumPy/SciPy fftconvolve, float64',
         ratio: ref.msssim_pairs_per_s! / ours.msssim_pairs_per_s!,
       },
-      {
-        metric: 'IS from probs 10,000×10',
-        unit: 'ms',
-        ganstudy: ours.is_10000x10_ms!,
-        reference: ref.is_10000x10_ms!,
-        referenceImpl: 'NumPy (improved-gan)',
-        ratio: ours.is_10000x10_ms! / ref.is_10000x10_ms!,
-      },
-      {
-        metric: 'IS from probs 10,000×1,000',
-        unit: 'ms',
-        ganstudy: ours.is_10000x1000_ms!,
-        reference: ref.is_10000x1000_ms!,
-        referenceImpl: 'NumPy (improved-gan)',
-        ratio: ours.is_10000x1000_ms! / ref.is_10000x1000_ms!,
-      },
-      {
-        metric: fidLabel,
-        unit: 's',
-        ganstudy: ours.fid_total_s!,
-        reference: ref.fid_total_s!,
-        referenceImpl: 'NumPy cov + scipy.linalg.sqrtm (pytorch-fid)',
-        ratio: ours.fid_total_s! / ref.fid_total_s!,
-      },
+      ...float64Rows(ours, ref, fidLabel, '', 'libtensorflow float64'),
+      ...float64Rows(ours, ref, fidLabel, '_js', 'JavaScript float64'),
     );
   } else {
     log('bench/metrics-core.ts or bench/reference_metrics.py missing: MS-SSIM / IS-from-probs / FID rows skipped');

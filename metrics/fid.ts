@@ -7,7 +7,8 @@
  * with unbiased covariances (N − 1, as numpy.cov in pytorch-fid / TTUR); tr (Σ1 Σ2)^½ as linalg.ts computes it.
  */
 import { toMatrix64, type Matrix64 } from './inputs.js';
-import { gramBlocked, roundUp4, traceSqrtProduct } from './linalg.js';
+import { float64Kernels } from './float64.js';
+import { traceSqrtProduct } from './linalg.js';
 
 export interface FeatureMoments {
   /** D means */
@@ -27,24 +28,7 @@ export function featureMoments(features: unknown, name = 'features'): FeatureMom
 function momentsOf(m: Matrix64, name: string): FeatureMoments {
   const { data, rows: n, cols: d } = m;
   if (n < 2) throw new RangeError(`${name}: need at least 2 rows to estimate a covariance; got shape [${n}, ${d}]`);
-  const mean = new Float64Array(d);
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += data[i * d + j]!;
-  for (let j = 0; j < d; j++) mean[j] = mean[j]! / n;
-  // centred and transposed (D × N, rows padded to a multiple of 4): covariance entries are dot products of rows
-  const dp = roundUp4(d);
-  const xt = new Float64Array(dp * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) xt[j * n + i] = data[i * d + j]! - mean[j]!;
-  const c = new Float64Array(dp * dp);
-  gramBlocked(xt, dp, xt, dp, n, c, dp, true);
-  const cov = new Float64Array(d * d);
-  for (let i = 0; i < d; i++) {
-    for (let j = i; j < d; j++) {
-      // the upper triangle was computed in 4×4 blocks; (i, j) with j ≥ i lies in a computed block
-      const v = c[i * dp + j]! / (n - 1);
-      cov[i * d + j] = v;
-      cov[j * d + i] = v;
-    }
-  }
+  const { mean, cov } = float64Kernels().columnMoments(data, n, d);
   return { mean, cov, dim: d, count: n };
 }
 

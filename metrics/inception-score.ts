@@ -14,8 +14,11 @@
  * (to rounding); inputs with exact zeros give the finite limit instead of NaN.
  *
  * Speed: Σ_i Σ_y p_iy ln m_y = count · Σ_y m_y ln m_y, so each split needs one logarithm per entry (the entropy
- * term Σ p ln p) and C for the marginal; flat float32/float64 input is read in place (no copy), checked in one pass.
+ * term Σ p ln p) and C for the marginal. The per-entry work (row sums for the check, Σ p ln p per row, column sums
+ * per split) runs in one call of the active float64 provider (float64.ts); flat float32/float64 input is passed
+ * without a copy.
  */
+import { float64Kernels, type ProbabilityRowStats } from './float64.js';
 import { toMatrix64 } from './inputs.js';
 
 export interface InceptionScoreResult {
@@ -75,14 +78,22 @@ function checkRows(data: Float64Array | Float32Array, n: number, c: number): voi
   }
 }
 
-/** Σ x ln x over data[from, to), x = 0 contributing 0 (the limit) */
-function sumXLogX(data: Float64Array | Float32Array, from: number, to: number): number {
-  let s = 0;
-  for (let i = from; i < to; i++) {
-    const x = data[i]!;
-    if (x > 0) s += x * Math.log(x);
+/** Row i's split: rows [⌊s·N/splits⌋, ⌊(s+1)·N/splits⌋) belong to split s. */
+function splitIndex(n: number, splits: number): Int32Array {
+  const splitOf = new Int32Array(n);
+  for (let s = 0; s < splits; s++) splitOf.fill(s, Math.floor((s * n) / splits), Math.floor(((s + 1) * n) / splits));
+  return splitOf;
+}
+
+/**
+ * Whether every row sums to 1 and has a finite Σ p ln p (a negative or NaN entry makes it NaN, +∞ makes the row sum
+ * infinite); if not, `checkRows` finds and names the first bad entry.
+ */
+function rowsValid(stats: ProbabilityRowStats): boolean {
+  for (let i = 0; i < stats.rowSums.length; i++) {
+    if (!(Math.abs(stats.rowSums[i]! - 1) <= ROW_SUM_TOLERANCE && Number.isFinite(stats.rowXLogX[i]!))) return false;
   }
-  return s;
+  return true;
 }
 
 export function inceptionScoreFromProbs(probs: unknown, splits = 10): InceptionScoreResult {
@@ -93,23 +104,24 @@ export function inceptionScoreFromProbs(probs: unknown, splits = 10): InceptionS
     throw new RangeError(
       `inceptionScoreFromProbs: ${n} rows cannot be cut into ${splits} splits; pass fewer splits or more rows`,
     );
-  checkRows(data, n, c);
+  const splitOf = splitIndex(n, splits);
+  const stats = float64Kernels().probabilityRowStats(data, n, c, splitOf, splits);
+  if (!rowsValid(stats)) {
+    checkRows(data, n, c);
+    throw new RangeError(
+      'inceptionScoreFromProbs probs: rows are not probabilities (non-finite, negative or not summing to 1)',
+    );
+  }
   const perSplit: number[] = [];
-  const marginal = new Float64Array(c);
-  for (let s = 0; s < splits; s++) {
-    const lo = Math.floor((s * n) / splits);
-    const hi = Math.floor(((s + 1) * n) / splits);
-    const count = hi - lo;
-    marginal.fill(0);
-    for (let i = lo; i < hi; i++) {
-      const o = i * c;
-      for (let y = 0; y < c; y++) marginal[y] += data[o + y]!;
-    }
+  for (let s = 0, i = 0; s < splits; s++) {
     // Σ_i Σ_y p (ln p − ln m_y) = Σ_i Σ_y p ln p − count · Σ_y m_y ln m_y   (p = 0 terms are 0: the limit)
-    const entropyTerm = sumXLogX(data, lo * c, hi * c);
+    let entropyTerm = 0;
+    const lo = i;
+    for (; i < n && splitOf[i] === s; i++) entropyTerm += stats.rowXLogX[i]!;
+    const count = i - lo;
     let cross = 0;
     for (let y = 0; y < c; y++) {
-      const m = marginal[y]! / count;
+      const m = stats.splitColumnSums[s * c + y]! / count;
       if (m > 0) cross += m * Math.log(m);
     }
     perSplit.push(Math.exp(entropyTerm / count - cross));

@@ -39,6 +39,7 @@ export {
   type KidResult,
 } from './kid.js';
 export { gramMatrix, pivotedCholesky, symmetricEigenvalues, traceSqrtProduct } from './linalg.js';
+export { setFloat64Backend, float64Kernels, type Float64BackendName } from './float64.js';
 
 // the colour-aware mode count (ColorMNIST)
 export { modesCovered, dominantColours, type ModesCoveredResult } from './modes.js';

@@ -3,7 +3,7 @@
  * FID and KID. Every check is against an independent calculation written here (plain float64 loops, ml-matrix's
  * eigendecomposition) or a published / closed-form value from paper-spec §8, at a stated tolerance.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import type { Tensor4D } from '@tensorflow/tfjs-node';
 import { tf } from '../src/backend/index.js';
@@ -13,6 +13,15 @@ import { sampleDiversity } from '../metrics/diversity.js';
 import { inceptionScoreFromProbs } from '../metrics/inception-score.js';
 import { featureMoments, frechetDistance, frechetDistanceFromMoments } from '../metrics/fid.js';
 import { kernelInceptionDistance } from '../metrics/kid.js';
+import { float64Kernels, setFloat64Backend, type Float64BackendName } from '../metrics/float64.js';
+
+// IS, FID and KID run on both float64 providers (float64.ts); the default is restored after each block
+const DEFAULT_FLOAT64 = float64Kernels().name;
+const FLOAT64_BACKENDS: Float64BackendName[] = ['libtensorflow', 'javascript'];
+function onFloat64Backend(backend: Float64BackendName): void {
+  beforeAll(() => setFloat64Backend(backend));
+  afterAll(() => setFloat64Backend(DEFAULT_FLOAT64));
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // independent float64 MS-SSIM references (direct 2-D windows, explicit loops)
@@ -385,7 +394,8 @@ describe('sampleDiversity', () => {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-describe('inceptionScoreFromProbs', () => {
+describe.each(FLOAT64_BACKENDS)('inceptionScoreFromProbs on the %s float64 kernels', (backend) => {
+  onFloat64Backend(backend);
   const nearOneHot = (sorted: boolean): number[][] => {
     const eps = 1e-6;
     return Array.from({ length: 100 }, (_, i) => {
@@ -524,7 +534,8 @@ function inverseLower(L: Matrix, d: number): Matrix {
   return inv;
 }
 
-describe('frechetDistance', () => {
+describe.each(FLOAT64_BACKENDS)('frechetDistance on the %s float64 kernels', (backend) => {
+  onFloat64Backend(backend);
   it('equals the closed form for diagonal (commuting) Gaussians, computed by hand', () => {
     const mu1 = [0, 1, -2, 0.5];
     const mu2 = [1, 1, 0, -0.5];
@@ -610,7 +621,8 @@ function toMatrixArray(diag: number[]): number[][] {
   return diag.map((v, i) => diag.map((_, j) => (i === j ? v : 0)));
 }
 
-describe('kernelInceptionDistance', () => {
+describe.each(FLOAT64_BACKENDS)('kernelInceptionDistance on the %s float64 kernels', (backend) => {
+  onFloat64Backend(backend);
   const gaussianSet = (n: number, d: number, shift: number, seed: number): Float64Array => {
     const rng = createRng(seed);
     const x = new Float64Array(n * d);
