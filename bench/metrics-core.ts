@@ -13,6 +13,7 @@ import { meanPairwiseMsSsim } from '../metrics/diversity.js';
 import { inceptionScoreFromProbs } from '../metrics/inception-score.js';
 import { featureMoments, frechetDistanceFromMoments } from '../metrics/fid.js';
 import { setFloat64Backend, type Float64BackendName } from '../metrics/float64.js';
+import { nativeFloat64Kernels, type TfBinding } from '../metrics/float64-native.js';
 import type { Tensor4D } from '@tensorflow/tfjs-node';
 
 function softmaxRows(n: number, c: number, seed: number): Float64Array {
@@ -82,8 +83,48 @@ function benchFid(n: number, d: number, tag: string, log: (msg: string) => void)
   };
 }
 
+/** A binding that adds each call's wall time to `times`, under the op's name (creation and reads under their own). */
+function timedBinding(b: TfBinding, times: Map<string, number>): TfBinding {
+  const timed = <R>(label: string, f: () => R): R => {
+    const t0 = performance.now();
+    const r = f();
+    times.set(label, (times.get(label) ?? 0) + performance.now() - t0);
+    return r;
+  };
+  return {
+    TF_FLOAT: b.TF_FLOAT,
+    TF_INT32: b.TF_INT32,
+    TF_ATTR_TYPE: b.TF_ATTR_TYPE,
+    TF_ATTR_BOOL: b.TF_ATTR_BOOL,
+    createTensor: (shape, dtype, data) => timed('createTensor (copy in)', () => b.createTensor(shape, dtype, data)),
+    executeOp: (name, attrs, inputs, outputs) => timed(name, () => b.executeOp(name, attrs, inputs, outputs)),
+    tensorDataSync: (id) => timed('tensorDataSync (copy out)', () => b.tensorDataSync(id)),
+    deleteTensor: (id) => timed('deleteTensor', () => b.deleteTensor(id)),
+  };
+}
+
+/** Per-op wall time (ms, median call of 7 after a warm-up) of the libtensorflow IS kernel on 10,000 × c. */
+function profileIsOps(c: number, log: (msg: string) => void): Record<string, number> {
+  const binding = (tf.backend() as unknown as { binding: TfBinding }).binding;
+  const p = softmaxRows(10_000, c, 2);
+  const splitOf = new Int32Array(10_000);
+  for (let s = 0; s < 10; s++) splitOf.fill(s, s * 1000, (s + 1) * 1000);
+  const runs: Map<string, number>[] = [];
+  for (let r = 0; r < 8; r++) {
+    const times = new Map<string, number>();
+    nativeFloat64Kernels(timedBinding(binding, times)).probabilityRowStats(p, 10_000, c, splitOf, 10);
+    if (r > 0) runs.push(times);
+  }
+  const total = (m: Map<string, number>): number => [...m.values()].reduce((a, b) => a + b, 0);
+  const median = runs.sort((a, b) => total(a) - total(b))[Math.floor(runs.length / 2)]!;
+  const out: Record<string, number> = {};
+  for (const [op, ms] of [...median].sort((a, b) => b[1] - a[1])) out[`profile_is_10000x${c}_${op}_ms`] = ms;
+  log(`IS 10,000×${c} libtensorflow ops: ${[...median].map(([op, ms]) => `${op} ${ms.toFixed(2)}`).join(', ')} ms`);
+  return out;
+}
+
 export async function benchMetricsCore(
-  opts: { fidRows?: number; fidDim?: number; log?: (msg: string) => void } = {},
+  opts: { fidRows?: number; fidDim?: number; profile?: boolean; log?: (msg: string) => void } = {},
 ): Promise<Record<string, number>> {
   const log = opts.log ?? ((m: string) => process.stderr.write(`[bench metrics-core] ${m}\n`));
   const out: Record<string, number> = {};
@@ -111,11 +152,15 @@ export async function benchMetricsCore(
     Object.assign(out, benchFid(opts.fidRows ?? 10_000, opts.fidDim ?? 2048, tag, log));
   }
   setFloat64Backend(FLOAT64_PROVIDERS[0]);
+  if (opts.profile) for (const c of [10, 1000]) Object.assign(out, profileIsOps(c, log));
   return out;
 }
 
 // `tsx bench/metrics-core.ts` runs it on its own and prints JSON
 if (import.meta.url === `file://${process.argv[1]}`) {
   const small = process.argv.includes('--small');
-  benchMetricsCore(small ? { fidRows: 2000, fidDim: 512 } : {}).then((r) => console.log(JSON.stringify(r, null, 2)));
+  benchMetricsCore({
+    ...(small ? { fidRows: 2000, fidDim: 512 } : {}),
+    profile: process.argv.includes('--profile'),
+  }).then((r) => console.log(JSON.stringify(r, null, 2)));
 }

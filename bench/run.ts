@@ -5,7 +5,8 @@
  *   npm run bench                      full run (≈ 8 min on 2 idle cores), writes bench/results/latest.json
  *   npm run bench -- --quick           fewer steps (a smoke run; noisier)
  *   npm run bench -- --only models     or --only metrics
- *   npm run bench -- --profile         also per-kernel times of one step of each model (tf.profile)
+ *   npm run bench -- --profile         also per-kernel times of one step of each model (tf.profile) and per-op
+ *                                      times of the libtensorflow float64 IS kernel
  *   npm run bench -- --out <file>      write the JSON elsewhere
  *   npm run bench -- --models dcgan,age --resolutions 28   subsets (development)
  *
@@ -303,7 +304,10 @@ async function benchMetrics(o: Options, threads: number) {
   const ref: Record<string, number> = {};
   const core = await import('./metrics-core.js').catch(() => null);
   if (core && existsSync(path.join(here, 'reference_metrics.py'))) {
-    Object.assign(ours, await core.benchMetricsCore(o.quick ? { fidRows: 2000, fidDim: 512 } : {}));
+    Object.assign(
+      ours,
+      await core.benchMetricsCore({ ...(o.quick ? { fidRows: 2000, fidDim: 512 } : {}), profile: o.profile }),
+    );
     Object.assign(ref, runPython<Record<string, number>>('reference_metrics.py', o.quick ? ['--small'] : [], threads));
     const fidLabel = o.quick ? 'FID 2,000×512 features' : 'FID 10,000×2,048 features';
     rows.push(
