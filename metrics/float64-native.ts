@@ -128,7 +128,7 @@ type Run = <T>(fn: (s: Session) => T) => T;
 
 /**
  * Elements per chunk of `probabilityRowStats`: the per-entry intermediates of a chunk stay small enough for the
- * allocator to reuse their memory instead of mapping fresh pages for every op (bench/README.md, "float64 kernels").
+ * allocator to reuse their memory instead of mapping fresh pages for every op (bench/README.md, "Float64 kernels for the metrics").
  */
 const ROW_STATS_CHUNK_ELEMENTS = 1 << 19;
 
