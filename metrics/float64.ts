@@ -65,9 +65,23 @@ function kernelsFor(name: Float64BackendName): Float64Kernels {
 
 let active: Float64Kernels | null = null;
 
-/** The active provider: libtensorflow where the native backend is loaded, otherwise JavaScript. */
+/** The provider named by GANSTUDY_FLOAT64_KERNELS, if set (e.g. to keep the metrics off an untested device). */
+function providerFromEnv(): Float64BackendName | null {
+  const v = process.env.GANSTUDY_FLOAT64_KERNELS;
+  if (v === undefined || v === '') return null;
+  const parsed = Float64BackendSchema.safeParse(v);
+  if (!parsed.success) {
+    throw new Error(`GANSTUDY_FLOAT64_KERNELS: expected 'libtensorflow' or 'javascript'; got '${v}'`);
+  }
+  return parsed.data;
+}
+
+/**
+ * The active provider: GANSTUDY_FLOAT64_KERNELS if set, else libtensorflow where the native backend is loaded,
+ * otherwise JavaScript.
+ */
 export function float64Kernels(): Float64Kernels {
-  active ??= kernelsFor(nativeBinding() ? 'libtensorflow' : 'javascript');
+  active ??= kernelsFor(providerFromEnv() ?? (nativeBinding() ? 'libtensorflow' : 'javascript'));
   return active;
 }
 

@@ -3,7 +3,7 @@
  * references (ml-matrix's eigenvalues, exact products by the identity). Tolerances are stated per check; both sides
  * compute in float64, so they differ only by summation order (relative 1e-12 and below at these sizes).
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { isNative } from '../src/backend/index.js';
 import { createRng } from '../src/util/rng.js';
@@ -52,6 +52,25 @@ describe('float64 providers', () => {
   it('libtensorflow is the provider whenever the native backend is loaded (the suite runs on it)', () => {
     expect(isNative()).toBe(true);
     expect(float64Kernels().name).toBe('libtensorflow');
+  });
+
+  it('GANSTUDY_FLOAT64_KERNELS picks the provider, and a wrong value is refused by name', async () => {
+    const fresh = async (value: string): Promise<typeof import('../metrics/float64.js')> => {
+      vi.resetModules();
+      process.env.GANSTUDY_FLOAT64_KERNELS = value;
+      return import('../metrics/float64.js');
+    };
+    try {
+      expect((await fresh('javascript')).float64Kernels().name).toBe('javascript');
+      expect((await fresh('')).float64Kernels().name).toBe('libtensorflow');
+      const wrong = await fresh('numpy');
+      expect(() => wrong.float64Kernels()).toThrow(
+        /GANSTUDY_FLOAT64_KERNELS: expected 'libtensorflow' or 'javascript'; got 'numpy'/,
+      );
+    } finally {
+      delete process.env.GANSTUDY_FLOAT64_KERNELS;
+      vi.resetModules();
+    }
   });
 
   it('moves float64 data in and out of TensorFlow bit for bit (A · I = A); arithmetic flushes subnormals to 0', () => {
