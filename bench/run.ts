@@ -5,8 +5,8 @@
  *   npm run bench                      full run (≈ 8 min on 2 idle cores), writes bench/results/latest.json
  *   npm run bench -- --quick           fewer steps (a smoke run; noisier)
  *   npm run bench -- --only models     or --only metrics
- *   npm run bench -- --profile         also per-kernel times of one step of each model (tf.profile) and per-op
- *                                      times of the libtensorflow float64 IS kernel
+ *   npm run bench -- --profile         also per-kernel times of one step of each model (tf.profile), each DCGAN
+ *                                      convolution alone on both sides, and per-op times of the float64 IS kernel
  *   npm run bench -- --out <file>      write the JSON elsewhere
  *   npm run bench -- --models dcgan,age --resolutions 28   subsets (development)
  *
@@ -24,6 +24,7 @@ import { tf, backendInfo } from '../src/backend/index.js';
 import type { Tensor4D } from '@tensorflow/tfjs-node';
 import { MODEL_NAMES, type ModelName, type Resolution } from '../src/models/types.js';
 import { benchCases, conversionMs, profileModel, timeModel } from './models.js';
+import { convLayerCases, timeConvLayer } from './conv-layers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -298,6 +299,30 @@ function float64Rows(
   ];
 }
 
+interface ConvLayerRow {
+  layer: string;
+  resolution: 28 | 64;
+  ganstudyMs: number;
+  pytorchMs: number;
+  ratio: number;
+}
+
+/** Each DCGAN convolution alone (forward and both gradients) on both sides: with --profile. */
+function benchConvLayers(o: Options, threads: number): ConvLayerRow[] {
+  const rows: ConvLayerRow[] = [];
+  for (const res of o.resolutions.filter((r): r is 28 | 64 => r === 28 || r === 64)) {
+    const cases = convLayerCases(res);
+    log(`convolution layers ${res}×${res}: ${cases.length} cases`);
+    const torch = runPython<{ ms: Record<string, number> }>('conv_layers.py', [JSON.stringify(cases)], threads);
+    for (const c of cases) {
+      const ganstudyMs = timeConvLayer(c);
+      const pytorchMs = torch.ms[c.name]!;
+      rows.push({ layer: c.name, resolution: res, ganstudyMs, pytorchMs, ratio: ganstudyMs / pytorchMs });
+    }
+  }
+  return rows;
+}
+
 async function benchMetrics(o: Options, threads: number) {
   const rows: MetricRow[] = [];
   const ours: Record<string, number> = {};
@@ -408,6 +433,7 @@ async function main(): Promise<number> {
   const savePartial = async (rows: ModelRow[]) =>
     writeFile(o.out, JSON.stringify({ ...base, complete: false, models: { rows } }, null, 1) + '\n');
   const models = o.only === 'metrics' ? null : await benchModels(o, threads, savePartial);
+  const convLayers = models && o.profile ? benchConvLayers(o, threads) : null;
   const metrics = o.only === 'models' ? null : await benchMetrics(o, threads);
   const wallS = (performance.now() - t0) / 1000;
 
@@ -457,6 +483,13 @@ async function main(): Promise<number> {
       }
       printTable(['tfjs kernel', 'ms ×calls', 'PyTorch op', 'ms ×calls'], lines);
     }
+    if (convLayers) {
+      console.log('\neach DCGAN convolution alone, batch 64: forward + input and kernel gradients (median ms)');
+      printTable(
+        ['layer', 'res', 'ganstudy ms', 'PyTorch ms', 'ratio'],
+        convLayers.map((r) => [r.layer, `${r.resolution}`, fmt(r.ganstudyMs), fmt(r.pytorchMs), fmt(r.ratio, 2)]),
+      );
+    }
     console.log(
       `data conversion (Float32Array → tensor, batch 64): 28×28 ${fmt(models.conversion[28].toTensorMs, 2)} ms, 64×64 ${fmt(models.conversion[64].toTensorMs, 2)} ms`,
     );
@@ -492,6 +525,7 @@ async function main(): Promise<number> {
     models: models
       ? { warmup: models.warmup, timing: models.timing, rows: models.rows, conversionMs: models.conversion }
       : null,
+    convLayers,
     metrics,
   };
   await writeFile(o.out, JSON.stringify(result, null, 1) + '\n');
