@@ -116,7 +116,7 @@ export async function checkWritableDir(dir: string, flag: string): Promise<void>
  * `mustExist`: a command that only reads (plots) refuses a sqlite file that is not there rather than creating it.
  */
 export async function checkTrackingStore(uri: string | undefined, opts: { mustExist?: boolean } = {}): Promise<void> {
-  const { resolveTrackingUri, redactSecrets } = await tracking();
+  const { resolveTrackingUri, redactSecrets, sqliteFileMissing } = await tracking();
   let target: ReturnType<typeof resolveTrackingUri>;
   try {
     target = resolveTrackingUri(uri);
@@ -128,7 +128,7 @@ export async function checkTrackingStore(uri: string | undefined, opts: { mustEx
   await checkWritableDir((await tracking()).journalRoot(), 'GANSTUDY_JOURNAL_DIR');
   if (target.kind === 'server') return checkServer(target.uri, shown);
   if (target.sqliteFile === undefined) return; // other databases: the local server's start says what is wrong
-  if (existsSync(target.sqliteFile)) {
+  if (!sqliteFileMissing(target)) {
     try {
       await access(target.sqliteFile, opts.mustExist ? constants.R_OK : constants.R_OK | constants.W_OK);
     } catch (e) {

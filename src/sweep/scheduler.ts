@@ -14,7 +14,6 @@
  * resumes them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +25,7 @@ import {
   openTracker,
   redactSecrets,
   resolveTrackingUri,
+  sqliteFileMissing,
   STORE_ENV,
   whereToLook,
   type OpenedTracker,
@@ -309,8 +309,7 @@ function listTrials(
 /** the redacted URI of a sqlite store whose file does not exist yet, else undefined */
 function sqliteFileNotYetCreated(uri: string | undefined): string | undefined {
   const target = resolveTrackingUri(uri);
-  if (target.kind === 'server' || target.sqliteFile === undefined || existsSync(target.sqliteFile)) return undefined;
-  return redactSecrets(target.uri);
+  return sqliteFileMissing(target) ? redactSecrets(target.uri) : undefined;
 }
 
 interface PhaseContext {

@@ -21,6 +21,7 @@ export {
 export {
   openTracker,
   resolveTrackingUri,
+  sqliteFileMissing,
   fileStoreRefusal,
   whereToLook,
   DEFAULT_TRACKING_URI,

@@ -34,6 +34,11 @@ export function fileStoreRefusal(uri: string): string {
   );
 }
 
+/** Whether `target` is a sqlite store whose file does not exist yet (MLflow creates it on first use). */
+export function sqliteFileMissing(target: TrackingTarget): boolean {
+  return target.kind === 'database' && target.sqliteFile !== undefined && !existsSync(target.sqliteFile);
+}
+
 /** Where a tracking URI (or MLFLOW_TRACKING_URI, or the default) leads; relative sqlite paths become absolute. */
 export function resolveTrackingUri(uri?: string, cwd: string = process.cwd()): TrackingTarget {
   const u = (uri ?? process.env.MLFLOW_TRACKING_URI ?? '').trim() || DEFAULT_TRACKING_URI;
@@ -106,7 +111,7 @@ export async function openTracker(uri?: string, options: OpenTrackerOptions = {}
     const tracker = new MlflowRestTracker(target.uri, { journalKey: storeUri, ...rest });
     return Object.assign(tracker, { storeUri, server: undefined });
   }
-  if (mustExist && target.sqliteFile && !existsSync(target.sqliteFile)) {
+  if (mustExist && sqliteFileMissing(target)) {
     throw new Error(
       `tracking store ${target.uri} does not exist; run a sweep first or set MLFLOW_TRACKING_URI / --tracking-uri`,
     );
