@@ -79,7 +79,7 @@ function checkRows(data: Float64Array | Float32Array, n: number, c: number): voi
 }
 
 /** Row i's split: rows [⌊s·N/splits⌋, ⌊(s+1)·N/splits⌋) belong to split s. */
-function splitIndex(n: number, splits: number): Int32Array {
+export function splitIndex(n: number, splits: number): Int32Array {
   const splitOf = new Int32Array(n);
   for (let s = 0; s < splits; s++) splitOf.fill(s, Math.floor((s * n) / splits), Math.floor(((s + 1) * n) / splits));
   return splitOf;

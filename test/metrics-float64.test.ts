@@ -12,6 +12,7 @@ import { nativeFloat64Kernels, type TfBinding } from '../metrics/float64-native.
 import { javascriptFloat64Kernels as js } from '../metrics/linalg-js.js';
 import { tf } from '../src/backend/index.js';
 import { frechetDistance } from '../metrics/fid.js';
+import { splitIndex } from '../metrics/inception-score.js';
 
 const native = nativeFloat64Kernels((tf.backend() as unknown as { binding: TfBinding }).binding);
 
@@ -40,12 +41,6 @@ function probabilityRows(n: number, c: number, seed: number): Float64Array {
     for (let y = 0; y < c; y++) p[i * c + y] = p[i * c + y]! / s;
   }
   return p;
-}
-
-function splitIds(n: number, splits: number): Int32Array {
-  const ids = new Int32Array(n);
-  for (let s = 0; s < splits; s++) ids.fill(s, Math.floor((s * n) / splits), Math.floor(((s + 1) * n) / splits));
-  return ids;
 }
 
 describe('float64 providers', () => {
@@ -123,7 +118,7 @@ describe('float64 providers', () => {
     const n = 2000;
     const c = 700;
     const P = probabilityRows(n, c, 5);
-    const ids = splitIds(n, 7);
+    const ids = splitIndex(n, 7);
     const a = native.probabilityRowStats(P, n, c, ids, 7);
     const b = js.probabilityRowStats(P, n, c, ids, 7);
     expect(maxAbsDiff(a.rowSums, b.rowSums)).toBeLessThan(1e-12);
@@ -146,7 +141,7 @@ describe('float64 providers', () => {
     const n = 40;
     const c = 10;
     const P32 = Float32Array.from(probabilityRows(n, c, 6));
-    const ids = splitIds(n, 4);
+    const ids = splitIndex(n, 4);
     const a = native.probabilityRowStats(P32, n, c, ids, 4);
     const b = js.probabilityRowStats(Float64Array.from(P32), n, c, ids, 4);
     expect(maxAbsDiff(a.rowXLogX, b.rowXLogX) / maxAbs(b.rowXLogX)).toBeLessThan(1e-13);
