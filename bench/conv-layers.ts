@@ -5,6 +5,7 @@
  */
 import { tf } from '../src/backend/index.js';
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs-node';
+import { medianMs } from './models.js';
 
 export interface ConvLayerCase {
   name: string;
@@ -20,32 +21,30 @@ const BATCH = 64;
 
 /** The strided convolutions of D and the transposed convolutions of G at 28×28 (5×5) or 64×64 (4×4), stride 2. */
 export function convLayerCases(resolution: 28 | 64): ConvLayerCase[] {
-  const conv = (size: number, cin: number, cout: number, k: number): ConvLayerCase => ({
-    name: `D conv ${size}×${size}×${cin}→${cout}`,
+  const layer = (transpose: boolean, size: number, cin: number, cout: number, k: number): ConvLayerCase => ({
+    name: `${transpose ? 'G deconv' : 'D conv'} ${size}×${size}×${cin}→${cout}`,
     input: [BATCH, size, size, cin],
     outChannels: cout,
     kernel: k,
-    transpose: false,
-  });
-  const deconv = (size: number, cin: number, cout: number, k: number): ConvLayerCase => ({
-    name: `G deconv ${size}×${size}×${cin}→${cout}`,
-    input: [BATCH, size, size, cin],
-    outChannels: cout,
-    kernel: k,
-    transpose: true,
+    transpose,
   });
   if (resolution === 28) {
-    return [conv(28, 3, 64, 5), conv(14, 64, 128, 5), conv(7, 128, 256, 5)].concat([
-      deconv(4, 256, 128, 5),
-      deconv(7, 128, 64, 5),
-      deconv(14, 64, 3, 5),
+    return [layer(false, 28, 3, 64, 5), layer(false, 14, 64, 128, 5), layer(false, 7, 128, 256, 5)].concat([
+      layer(true, 4, 256, 128, 5),
+      layer(true, 7, 128, 64, 5),
+      layer(true, 14, 64, 3, 5),
     ]);
   }
-  return [conv(64, 3, 64, 4), conv(32, 64, 128, 4), conv(16, 128, 256, 4), conv(8, 256, 512, 4)].concat([
-    deconv(4, 512, 256, 4),
-    deconv(8, 256, 128, 4),
-    deconv(16, 128, 64, 4),
-    deconv(32, 64, 3, 4),
+  return [
+    layer(false, 64, 3, 64, 4),
+    layer(false, 32, 64, 128, 4),
+    layer(false, 16, 128, 256, 4),
+    layer(false, 8, 256, 512, 4),
+  ].concat([
+    layer(true, 4, 512, 256, 4),
+    layer(true, 8, 256, 128, 4),
+    layer(true, 16, 128, 64, 4),
+    layer(true, 32, 64, 3, 4),
   ]);
 }
 
@@ -64,13 +63,7 @@ export function timeConvLayer(c: ConvLayerCase, reps = 15): number {
       const g = tf.grads((a: Tensor, b: Tensor) => tf.sum(forward(a as Tensor4D, b as Tensor4D)))([x, k]);
       for (const t of g) t.dataSync();
     });
-  for (let i = 0; i < 3; i++) step();
-  const times: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    step();
-    times.push(performance.now() - t0);
-  }
+  const ms = medianMs(step, 3, reps);
   tf.dispose([x, k]);
-  return times.sort((a, b) => a - b)[Math.floor(reps / 2)]!;
+  return ms;
 }

@@ -4,9 +4,10 @@ Run: .venv/bin/python bench/conv_layers.py '<JSON list of cases from convLayerCa
 """
 import json
 import sys
-import time
 
 import torch
+
+from torch_models import median_ms  # bench/ is on the path: this script is run as bench/conv_layers.py
 
 
 def time_case(case, reps=15):
@@ -24,14 +25,7 @@ def time_case(case, reps=15):
     def step():
         torch.autograd.grad(fwd().sum(), [x, wt])
 
-    for _ in range(3):
-        step()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        step()
-        times.append((time.perf_counter() - t0) * 1000)
-    return sorted(times)[reps // 2]
+    return median_ms(step, 3, reps)
 
 
 def main():

@@ -10,11 +10,12 @@
 import { tf } from '../src/backend/index.js';
 import { createRng } from '../src/util/rng.js';
 import { meanPairwiseMsSsim } from '../metrics/diversity.js';
-import { inceptionScoreFromProbs } from '../metrics/inception-score.js';
+import { inceptionScoreFromProbs, splitIndex } from '../metrics/inception-score.js';
 import { featureMoments, frechetDistanceFromMoments } from '../metrics/fid.js';
 import { setFloat64Backend, type Float64BackendName } from '../metrics/float64.js';
 import { nativeFloat64Kernels, type TfBinding } from '../metrics/float64-native.js';
 import type { Tensor4D } from '@tensorflow/tfjs-node';
+import { medianMs } from './models.js';
 
 function softmaxRows(n: number, c: number, seed: number): Float64Array {
   const rng = createRng(seed);
@@ -48,22 +49,15 @@ const seconds = (t0: number): number => (performance.now() - t0) / 1000;
 const FLOAT64_PROVIDERS: Float64BackendName[] = ['libtensorflow', 'javascript'];
 const IS_REPEATS = 7;
 
-/** Median wall time of `reps` calls after one warm-up call, in ms. */
-function medianMs(reps: number, fn: () => unknown): number {
-  fn();
-  const times: number[] = [];
-  for (let r = 0; r < reps; r++) {
-    const t0 = performance.now();
-    fn();
-    times.push(performance.now() - t0);
-  }
-  return times.sort((x, y) => x - y)[Math.floor(reps / 2)]!;
-}
-
 /** FID between two n × d feature sets: moments, trace of the square root, total (s), and the value. */
-function benchFid(n: number, d: number, tag: string, log: (msg: string) => void): Record<string, number> {
-  const a = gaussianFeatures(n, d, 3, 0);
-  const b = gaussianFeatures(n, d, 4, 0.05);
+function benchFid(
+  a: Float64Array,
+  b: Float64Array,
+  n: number,
+  d: number,
+  tag: string,
+  log: (msg: string) => void,
+): Record<string, number> {
   const t0 = performance.now();
   const ma = featureMoments({ data: a, shape: [n, d] });
   const mb = featureMoments({ data: b, shape: [n, d] });
@@ -104,11 +98,9 @@ function timedBinding(b: TfBinding, times: Map<string, number>): TfBinding {
 }
 
 /** Per-op wall time (ms, median call of 7 after a warm-up) of the libtensorflow IS kernel on 10,000 × c. */
-function profileIsOps(c: number, log: (msg: string) => void): Record<string, number> {
+function profileIsOps(p: Float64Array, c: number, log: (msg: string) => void): Record<string, number> {
   const binding = (tf.backend() as unknown as { binding: TfBinding }).binding;
-  const p = softmaxRows(10_000, c, 2);
-  const splitOf = new Int32Array(10_000);
-  for (let s = 0; s < 10; s++) splitOf.fill(s, s * 1000, (s + 1) * 1000);
+  const splitOf = splitIndex(10_000, 10);
   const runs: Map<string, number>[] = [];
   for (let r = 0; r < 8; r++) {
     const times = new Map<string, number>();
@@ -140,19 +132,23 @@ export async function benchMetricsCore(
   batch.dispose();
   log(`MS-SSIM 64×64×3 compare_gan: ${out.msssim_pairs_per_s.toFixed(0)} pairs/s`);
 
+  // the same inputs for both providers (and the profile), made once
+  const probs = new Map([10, 1000].map((c) => [c, softmaxRows(10_000, c, 2)] as const));
+  const n = opts.fidRows ?? 10_000;
+  const d = opts.fidDim ?? 2048;
+  const features = [gaussianFeatures(n, d, 3, 0), gaussianFeatures(n, d, 4, 0.05)] as const;
   for (const provider of FLOAT64_PROVIDERS) {
     setFloat64Backend(provider);
     const tag = provider === 'libtensorflow' ? '' : '_js';
-    for (const c of [10, 1000]) {
-      const p = softmaxRows(10_000, c, 2);
+    for (const [c, p] of probs) {
       const key = `is_10000x${c}${tag}_ms`;
-      out[key] = medianMs(IS_REPEATS, () => inceptionScoreFromProbs({ data: p, shape: [10_000, c] }, 10));
+      out[key] = medianMs(() => inceptionScoreFromProbs({ data: p, shape: [10_000, c] }, 10), 1, IS_REPEATS);
       log(`IS 10,000×${c} (${provider} float64): ${out[key].toFixed(1)} ms, median of ${IS_REPEATS}`);
     }
-    Object.assign(out, benchFid(opts.fidRows ?? 10_000, opts.fidDim ?? 2048, tag, log));
+    Object.assign(out, benchFid(features[0], features[1], n, d, tag, log));
   }
   setFloat64Backend(FLOAT64_PROVIDERS[0]);
-  if (opts.profile) for (const c of [10, 1000]) Object.assign(out, profileIsOps(c, log));
+  if (opts.profile) for (const [c, p] of probs) Object.assign(out, profileIsOps(p, c, log));
   return out;
 }
 

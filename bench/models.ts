@@ -146,6 +146,18 @@ export function conversionMs(resolution: Resolution, rows = 64): { toTensorMs: n
   return { toTensorMs, dataSyncMs };
 }
 
+/** Median wall time in ms of `reps` calls of `fn`, after `warmup` untimed calls. */
+export function medianMs(fn: () => unknown, warmup: number, reps: number): number {
+  for (let i = 0; i < warmup; i++) fn();
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    fn();
+    times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);

@@ -294,6 +294,18 @@ class Model:
         return out
 
 
+def median_ms(fn, warmup, reps):
+    """Median wall time in ms of `reps` calls of fn, after `warmup` untimed calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
 def time_model(name, arch, hp, rows, warmup, steps, seed, profile_steps=0):
     torch.manual_seed(seed)
     m = Model(name, arch, hp)
@@ -374,14 +386,7 @@ def time_critic(res, channels, warmup, steps, seed):
         opt.step()
         return loss.item()
 
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(steps):
-        t0 = time.perf_counter()
-        step()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
+    return median_ms(step, warmup, steps)
 
 
 def main():
